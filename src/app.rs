@@ -1,0 +1,82 @@
+use crate::api::auth::{Login, Logout};
+use crate::api::Me;
+use crate::components::nav::Nav;
+use crate::error::AppError;
+use crate::pages::{admin_users::AdminUsersPage, home::HomePage, login::LoginPage, profile::ProfilePage};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    set_page_csp();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// HTML pages get a CSP that admits Leptos' inline bootstrap only through this response's nonce.
+#[cfg(feature = "ssr")]
+fn set_page_csp() {
+    if let (Some(nonce), Some(response)) =
+        (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+    {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&crate::server::http::page_csp(&nonce.to_string())) {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+}
+
+/// Who is logged in, shared by every page. Refetched whenever someone logs in or out.
+#[derive(Clone, Copy)]
+pub struct Auth {
+    pub me: Resource<Result<Option<Me>, AppError>>,
+    pub login: ServerAction<Login>,
+    pub logout: ServerAction<Logout>,
+}
+
+impl Auth {
+    pub fn use_context() -> Self {
+        expect_context::<Auth>()
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let login = ServerAction::<Login>::new();
+    let logout = ServerAction::<Logout>::new();
+    let me = Resource::new(
+        move || (login.version().get(), logout.version().get()),
+        |_| async { crate::api::auth::current_user().await },
+    );
+    provide_context(Auth { me, login, logout });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/telehealth.css" />
+        <Title text="Telehealth" />
+        <Router>
+            <Nav />
+            <main class="page">
+                <Routes fallback=|| view! { <p class="notice">"Page not found."</p> }>
+                    <Route path=path!("/") view=HomePage />
+                    <Route path=path!("/login") view=LoginPage />
+                    <Route path=path!("/profile") view=ProfilePage />
+                    <Route path=path!("/admin/users") view=AdminUsersPage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,4 @@
+//! Reusable pieces of pages.
+
+pub mod field;
+pub mod nav;

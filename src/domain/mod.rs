@@ -1,0 +1,25 @@
+//! Domain types shared by the server and the browser. Each one is parsed once at the
+//! boundary; code past that point never handles raw strings. No I/O lives here.
+
+mod email;
+mod names;
+mod password;
+mod role;
+mod timezone;
+
+pub use email::Email;
+pub use names::DisplayName;
+pub use password::NewPassword;
+pub use role::Role;
+pub use timezone::TimeZone;
+
+/// Why a piece of input was rejected, phrased for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+impl ParseError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}

@@ -1,0 +1,134 @@
+//! The one error type every server function returns. Each variant has an HTTP status; the
+//! server rewrites the status of a failed server-function response from it (see
+//! `server::http::map_api_error_status`). `Internal` carries no detail: the cause is logged
+//! once on the server where it happened and the client only learns that something failed.
+
+use serde::{Deserialize, Serialize};
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AppError {
+    /// Not logged in, or the session ended.
+    Unauthorized,
+    /// Logged in, but this role or this person may not do that.
+    Forbidden,
+    NotFound { what: String },
+    /// Input that could not be parsed; `field` names the form field when there is one.
+    Validation { field: Option<String>, message: String },
+    /// The request itself was malformed (missing or undecodable arguments).
+    BadRequest { message: String },
+    /// The change conflicts with what is stored (e.g. an email already in use).
+    Conflict { message: String },
+    RateLimited { retry_after_secs: u64 },
+    /// A video provider (Zoom) did not answer usefully; the message is safe to show.
+    ProviderUnavailable { message: String },
+    Internal,
+}
+
+impl AppError {
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        AppError::Validation { field: Some(field.to_owned()), message: message.into() }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        AppError::NotFound { what: what.into() }
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        AppError::Conflict { message: message.into() }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Unauthorized => 401,
+            AppError::Forbidden => 403,
+            AppError::NotFound { .. } => 404,
+            AppError::Validation { .. } | AppError::BadRequest { .. } => 400,
+            AppError::Conflict { .. } => 409,
+            AppError::RateLimited { .. } => 429,
+            AppError::ProviderUnavailable { .. } => 502,
+            AppError::Internal => 500,
+        }
+    }
+
+    /// The form field an error belongs to, so a page can show it next to that field.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            AppError::Validation { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AppError::Unauthorized => f.write_str("Please log in."),
+            AppError::Forbidden => f.write_str("You do not have access to this."),
+            AppError::NotFound { what } => write!(f, "{what} was not found."),
+            AppError::Validation { message, .. } => f.write_str(message),
+            AppError::BadRequest { message } => write!(f, "Bad request: {message}"),
+            AppError::Conflict { message } => f.write_str(message),
+            AppError::RateLimited { retry_after_secs } => {
+                let minutes = retry_after_secs.div_ceil(60);
+                write!(f, "Too many attempts. Try again in {minutes} minute(s).")
+            }
+            AppError::ProviderUnavailable { message } => f.write_str(message),
+            AppError::Internal => f.write_str("Something went wrong on our side. Please try again."),
+        }
+    }
+}
+
+impl std::error::Error for AppError {}
+
+impl From<crate::domain::ParseError> for AppError {
+    fn from(value: crate::domain::ParseError) -> Self {
+        AppError::Validation { field: None, message: value.0 }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // The caller sent something we cannot decode: their mistake, say what it was.
+            ServerFnErrorErr::Args(message) => AppError::BadRequest { message },
+            ServerFnErrorErr::MissingArg(name) => {
+                AppError::BadRequest { message: format!("missing argument {name}") }
+            }
+            // Client side: the server could not be reached or answered something unexpected.
+            ServerFnErrorErr::Request(_) => AppError::ProviderUnavailable {
+                message: "The server could not be reached. Check your connection.".into(),
+            },
+            other => {
+                #[cfg(feature = "ssr")]
+                tracing::error!(error = %other, "server function failure");
+                #[cfg(not(feature = "ssr"))]
+                let _ = other;
+                AppError::Internal
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_reveal_nothing() {
+        let text = AppError::Internal.to_string();
+        assert!(!text.to_lowercase().contains("sql"));
+        assert_eq!(AppError::Internal.status(), 500);
+    }
+
+    #[test]
+    fn undecodable_arguments_are_a_bad_request() {
+        let err = AppError::from_server_fn_error(ServerFnErrorErr::Args("bad".into()));
+        assert_eq!(err.status(), 400);
+    }
+}

@@ -1,0 +1,82 @@
+//! The server binary: `telehealth` serves the app; `telehealth create-user …` adds an account.
+
+#[cfg(feature = "ssr")]
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    use std::process::ExitCode;
+    use telehealth::server::{cli, config::Settings, startup::Application, telemetry};
+
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(settings.log_format);
+
+    match args.first().map(String::as_str) {
+        Some("create-user") => {
+            let command = match cli::CreateUser::parse(&args[1..]) {
+                Ok(command) => command,
+                Err(error) => {
+                    eprintln!("{error}\n{}", cli::CREATE_USER_USAGE);
+                    return ExitCode::from(2);
+                }
+            };
+            match command.run(&settings).await {
+                Ok(message) => {
+                    println!("{message}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("create-user failed: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        None | Some("serve") => {
+            let leptos_options = match leptos_options() {
+                Ok(options) => options,
+                Err(error) => {
+                    eprintln!("leptos configuration error: {error}");
+                    return ExitCode::from(2);
+                }
+            };
+            let app = match Application::build(settings, leptos_options).await {
+                Ok(app) => app,
+                Err(error) => {
+                    tracing::error!(%error, "startup failed");
+                    return ExitCode::FAILURE;
+                }
+            };
+            // Tests and scripts read this line to learn the port when started on port 0.
+            println!("listening on http://{}", app.local_addr());
+            tracing::info!(addr = %app.local_addr(), "listening");
+            match app.run_until_stopped().await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!(%error, "server failed");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some(other) => {
+            eprintln!("unknown command {other:?}; commands: serve (default), create-user");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Site settings come from Leptos.toml (kept equal to Cargo.toml's metadata by a test),
+/// overridden by `LEPTOS_*` variables, which is how cargo-leptos and tests set them.
+#[cfg(feature = "ssr")]
+fn leptos_options() -> Result<leptos::config::LeptosOptions, leptos::config::errors::LeptosConfigError> {
+    let file = std::path::Path::new("Leptos.toml");
+    let conf = leptos::config::get_configuration(file.exists().then_some("Leptos.toml"))?;
+    Ok(conf.leptos_options)
+}
+
+#[cfg(not(feature = "ssr"))]
+fn main() {}

@@ -1,0 +1,41 @@
+//! Everything that only runs on the server: configuration, startup, HTTP plumbing, auth and
+//! persistence. Compiled only with the `ssr` feature.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod http;
+pub mod persistence;
+pub mod startup;
+pub mod telemetry;
+
+use crate::error::AppError;
+use axum::extract::FromRef;
+use config::Settings;
+use leptos::config::LeptosOptions;
+use persistence::Db;
+use std::sync::Arc;
+
+/// Shared by every request; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// Turns an unexpected failure into the opaque `AppError::Internal`, logging its cause once,
+/// here, with what we were doing. The client never sees the cause.
+pub fn internal<E: std::fmt::Display>(doing: &'static str) -> impl FnOnce(E) -> AppError {
+    move |error| {
+        tracing::error!(error = %error, "internal error while {doing}");
+        AppError::Internal
+    }
+}

@@ -1,0 +1,144 @@
+//! The persistence layer. One implementation serves SQLite and PostgreSQL through sqlx's
+//! `Any` driver: queries are written in the SQL both dialects share (`$n` placeholders,
+//! `RETURNING`, `ON CONFLICT`), and each backend has its own migrations folder with the same
+//! version numbers. Values crossing this boundary are domain types, never raw rows.
+
+mod audit;
+mod sessions;
+mod throttle;
+mod users;
+
+pub use audit::{AuditEntry, NewAuditEntry};
+pub use sessions::DbSessionStore;
+pub use throttle::ThrottleScope;
+pub use users::{NewUser, UserRecord, UserUpdate};
+
+use crate::server::config::{DatabaseBackend, DatabaseUrl};
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique or check constraint refused the change; carries the constraint's name.
+    #[error("constraint {0} violated")]
+    Conflict(String),
+    /// A stored value no longer parses as its domain type.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    fn from_sqlx(error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &error {
+            if db.is_unique_violation() {
+                // SQLite does not report constraint names, so fall back to its message,
+                // which names the column ("UNIQUE constraint failed: users.email").
+                let name = db
+                    .constraint()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| db.message().to_owned());
+                return StoreError::Conflict(name);
+            }
+        }
+        StoreError::Database(error)
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: DatabaseBackend,
+}
+
+impl Db {
+    /// Connects and brings the schema up to date.
+    pub async fn connect(url: &DatabaseUrl) -> StoreResult<Self> {
+        sqlx::any::install_default_drivers();
+        if url.backend() == DatabaseBackend::Sqlite {
+            create_sqlite_parent_dir(url.expose());
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(match url.backend() {
+                // SQLite allows one writer at a time; a small pool avoids lock convoys.
+                DatabaseBackend::Sqlite => 4,
+                DatabaseBackend::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    if conn.backend_name() == "SQLite" {
+                        // WAL lets readers proceed during a write and lets several app
+                        // processes share one file; foreign keys are off by default in SQLite.
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url.expose())
+            .await?;
+        let db = Db { pool, backend: url.backend() };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn migrate(&self) -> StoreResult<()> {
+        match self.backend {
+            DatabaseBackend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?,
+            DatabaseBackend::Postgres => {
+                sqlx::migrate!("./migrations/postgres").run(&self.pool).await?
+            }
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// For `/readyz`: a round trip to the database.
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(StoreError::from_sqlx)?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn create_sqlite_parent_dir(url: &str) {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return;
+    }
+    if let Some(parent) = std::path::Path::new(path).parent() {
+        if !parent.as_os_str().is_empty() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+    }
+}
+
+pub(crate) fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}

@@ -1,0 +1,173 @@
+//! Builds the router with its layers and serves it until SIGTERM or Ctrl-C.
+
+use crate::app::{shell, App};
+use crate::server::auth::{password, session::Timeouts};
+use crate::server::config::Settings;
+use crate::server::persistence::{Db, DbSessionStore};
+use crate::server::{demo, http, AppState};
+use axum::routing::get;
+use axum::Router;
+use axum::http::{header, HeaderValue, Request};
+use leptos::config::LeptosOptions;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("database: {0}")]
+    Database(#[from] crate::server::persistence::StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("demo accounts: {0}")]
+    Demo(String),
+}
+
+impl Application {
+    pub async fn build(settings: Settings, leptos_options: LeptosOptions) -> Result<Self, StartupError> {
+        let db = Db::connect(&settings.database_url).await?;
+        if settings.demo_mode {
+            demo::announce();
+            demo::seed_accounts(&db).await.map_err(|e| StartupError::Demo(e.to_string()))?;
+        }
+        let addr = leptos_options.site_addr;
+        let listener =
+            TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
+        let state = AppState { db, settings: Arc::new(settings), leptos_options };
+        let router = router(state.clone());
+        tokio::task::spawn_blocking(password::warm_up);
+        Ok(Self { listener, router, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener has an address")
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown_signal()).await;
+        housekeeping.abort();
+        self.state.db.close().await;
+        tracing::info!("stopped");
+        result
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let settings = state.settings.clone();
+    let routes = generate_route_list(App);
+    let session_layer = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name(settings.session_cookie_name())
+        .with_secure(settings.uses_https())
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(
+            time::Duration::try_from(settings.session_idle_timeout).unwrap_or(time::Duration::MINUTE * 30),
+        ));
+    let timeouts = Timeouts {
+        idle: settings.session_idle_timeout,
+        absolute: settings.session_absolute_timeout,
+    };
+
+    let mut router = Router::new()
+        .route("/healthz", get(http::healthz))
+        .route("/readyz", get(http::readyz))
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn(http::api_error_status))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), http::guard_pages))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            crate::server::auth::session::enforce_timeouts(timeouts, request, next)
+        }))
+        .layer(session_layer)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), http::refuse_cross_site))
+        .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(http::DEFAULT_CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ));
+    if settings.uses_https() {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        ));
+    }
+    router
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let request_id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Prunes expired sessions and old login failures so the tables stay small.
+async fn housekeeping(state: AppState) {
+    let store = DbSessionStore::new(state.db.clone());
+    let window = state.settings.login_failure_window.as_secs() as i64;
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        if let Err(error) = store.delete_expired().await {
+            tracing::warn!(%error, "pruning expired sessions failed");
+        }
+        if let Err(error) = state.db.prune_login_failures(window).await {
+            tracing::warn!(%error, "pruning login failures failed");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
