@@ -2,7 +2,9 @@ use crate::api::auth::{Login, Logout};
 use crate::api::Me;
 use crate::components::nav::Nav;
 use crate::error::AppError;
-use crate::pages::{admin_users::AdminUsersPage, home::HomePage, login::LoginPage, profile::ProfilePage};
+use crate::pages::{
+    admin_users::AdminUsersPage, home::HomePage, login::LoginPage, profile::ProfilePage,
+};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -30,10 +32,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// HTML pages get a CSP that admits Leptos' inline bootstrap only through this response's nonce.
 #[cfg(feature = "ssr")]
 fn set_page_csp() {
-    if let (Some(nonce), Some(response)) =
-        (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
-    {
-        if let Ok(value) = axum::http::HeaderValue::from_str(&crate::server::http::page_csp(&nonce.to_string())) {
+    if let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        if let Ok(value) =
+            axum::http::HeaderValue::from_str(&crate::server::http::page_csp(&nonce.to_string()))
+        {
             response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
         }
     }

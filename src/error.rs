@@ -3,9 +3,9 @@
 //! `server::http::map_api_error_status`). `Internal` carries no detail: the cause is logged
 //! once on the server where it happened and the client only learns that something failed.
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,24 +13,42 @@ use std::fmt;
 pub enum AppError {
     /// Not logged in, or the session ended.
     Unauthorized,
+    /// A login with an unknown email or a wrong password; deliberately does not say which.
+    InvalidCredentials,
     /// Logged in, but this role or this person may not do that.
     Forbidden,
-    NotFound { what: String },
+    NotFound {
+        what: String,
+    },
     /// Input that could not be parsed; `field` names the form field when there is one.
-    Validation { field: Option<String>, message: String },
+    Validation {
+        field: Option<String>,
+        message: String,
+    },
     /// The request itself was malformed (missing or undecodable arguments).
-    BadRequest { message: String },
+    BadRequest {
+        message: String,
+    },
     /// The change conflicts with what is stored (e.g. an email already in use).
-    Conflict { message: String },
-    RateLimited { retry_after_secs: u64 },
+    Conflict {
+        message: String,
+    },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     /// A video provider (Zoom) did not answer usefully; the message is safe to show.
-    ProviderUnavailable { message: String },
+    ProviderUnavailable {
+        message: String,
+    },
     Internal,
 }
 
 impl AppError {
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
-        AppError::Validation { field: Some(field.to_owned()), message: message.into() }
+        AppError::Validation {
+            field: Some(field.to_owned()),
+            message: message.into(),
+        }
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
@@ -38,12 +56,14 @@ impl AppError {
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
-        AppError::Conflict { message: message.into() }
+        AppError::Conflict {
+            message: message.into(),
+        }
     }
 
     pub fn status(&self) -> u16 {
         match self {
-            AppError::Unauthorized => 401,
+            AppError::Unauthorized | AppError::InvalidCredentials => 401,
             AppError::Forbidden => 403,
             AppError::NotFound { .. } => 404,
             AppError::Validation { .. } | AppError::BadRequest { .. } => 400,
@@ -58,6 +78,7 @@ impl AppError {
     pub fn field(&self) -> Option<&str> {
         match self {
             AppError::Validation { field, .. } => field.as_deref(),
+            AppError::InvalidCredentials => Some("password"),
             _ => None,
         }
     }
@@ -67,6 +88,7 @@ impl fmt::Display for AppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AppError::Unauthorized => f.write_str("Please log in."),
+            AppError::InvalidCredentials => f.write_str("Email or password is incorrect."),
             AppError::Forbidden => f.write_str("You do not have access to this."),
             AppError::NotFound { what } => write!(f, "{what} was not found."),
             AppError::Validation { message, .. } => f.write_str(message),
@@ -77,7 +99,9 @@ impl fmt::Display for AppError {
                 write!(f, "Too many attempts. Try again in {minutes} minute(s).")
             }
             AppError::ProviderUnavailable { message } => f.write_str(message),
-            AppError::Internal => f.write_str("Something went wrong on our side. Please try again."),
+            AppError::Internal => {
+                f.write_str("Something went wrong on our side. Please try again.")
+            }
         }
     }
 }
@@ -86,7 +110,10 @@ impl std::error::Error for AppError {}
 
 impl From<crate::domain::ParseError> for AppError {
     fn from(value: crate::domain::ParseError) -> Self {
-        AppError::Validation { field: None, message: value.0 }
+        AppError::Validation {
+            field: None,
+            message: value.0,
+        }
     }
 }
 
@@ -97,10 +124,16 @@ impl FromServerFnError for AppError {
         match value {
             // The caller sent something we cannot decode: their mistake, say what it was.
             ServerFnErrorErr::Args(message) => AppError::BadRequest { message },
-            ServerFnErrorErr::MissingArg(name) => {
-                AppError::BadRequest { message: format!("missing argument {name}") }
+            ServerFnErrorErr::MissingArg(name) => AppError::BadRequest {
+                message: format!("missing argument {name}"),
+            },
+            // On the server, these mean the request body could not be read or decoded.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(message) | ServerFnErrorErr::Request(message) => {
+                AppError::BadRequest { message }
             }
-            // Client side: the server could not be reached or answered something unexpected.
+            // In the browser, the server could not be reached or answered something unexpected.
+            #[cfg(not(feature = "ssr"))]
             ServerFnErrorErr::Request(_) => AppError::ProviderUnavailable {
                 message: "The server could not be reached. Check your connection.".into(),
             },

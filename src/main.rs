@@ -72,7 +72,8 @@ async fn main() -> std::process::ExitCode {
 /// Site settings come from Leptos.toml (kept equal to Cargo.toml's metadata by a test),
 /// overridden by `LEPTOS_*` variables, which is how cargo-leptos and tests set them.
 #[cfg(feature = "ssr")]
-fn leptos_options() -> Result<leptos::config::LeptosOptions, leptos::config::errors::LeptosConfigError> {
+fn leptos_options(
+) -> Result<leptos::config::LeptosOptions, leptos::config::errors::LeptosConfigError> {
     let file = std::path::Path::new("Leptos.toml");
     let conf = leptos::config::get_configuration(file.exists().then_some("Leptos.toml"))?;
     Ok(conf.leptos_options)

@@ -29,12 +29,22 @@ pub async fn login(email: String, password: String) -> Result<Me, AppError> {
             .await
             .map_err(internal("counting login failures"))?;
         if failures >= i64::from(limit) {
-            let retry_after = oldest.map(|t| t + window - now_unix()).unwrap_or(window).max(1);
-            return Err(AppError::RateLimited { retry_after_secs: retry_after as u64 });
+            let retry_after = oldest
+                .map(|t| t + window - now_unix())
+                .unwrap_or(window)
+                .max(1);
+            return Err(AppError::RateLimited {
+                retry_after_secs: retry_after as u64,
+            });
         }
         Ok::<_, AppError>(())
     };
-    throttle(ThrottleScope::Address, address.clone(), settings.login_max_failures_per_address).await?;
+    throttle(
+        ThrottleScope::Address,
+        address.clone(),
+        settings.login_max_failures_per_address,
+    )
+    .await?;
 
     let email = match Email::parse(&email) {
         Ok(email) => email,
@@ -45,9 +55,17 @@ pub async fn login(email: String, password: String) -> Result<Me, AppError> {
             return Err(AppError::validation("email", e.0));
         }
     };
-    throttle(ThrottleScope::Account, email.to_string(), settings.login_max_failures_per_account).await?;
+    throttle(
+        ThrottleScope::Account,
+        email.to_string(),
+        settings.login_max_failures_per_account,
+    )
+    .await?;
 
-    let found = db.credentials_by_email(&email).await.map_err(internal("loading credentials"))?;
+    let found = db
+        .credentials_by_email(&email)
+        .await
+        .map_err(internal("loading credentials"))?;
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), Some(hash)),
         None => (None, None),
@@ -60,7 +78,10 @@ pub async fn login(email: String, password: String) -> Result<Me, AppError> {
         _ => {
             db.record_login_failure(ThrottleScope::Account, email.as_str())
                 .await
-                .and(db.record_login_failure(ThrottleScope::Address, &address).await)
+                .and(
+                    db.record_login_failure(ThrottleScope::Address, &address)
+                        .await,
+                )
                 .map_err(internal("recording a login failure"))?;
             let _ = db
                 .append_audit(NewAuditEntry {
@@ -72,7 +93,7 @@ pub async fn login(email: String, password: String) -> Result<Me, AppError> {
                 })
                 .await;
             tracing::info!(%address, "login refused");
-            return Err(AppError::validation("password", "Email or password is incorrect."));
+            return Err(AppError::InvalidCredentials);
         }
     };
 

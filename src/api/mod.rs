@@ -79,32 +79,55 @@ impl ProfileFields {
         time_zone: Option<&str>,
     ) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let email = Email::parse(email).map_err(|e| errors.push(("email", e.0))).ok();
-        let role = Role::parse(role).map_err(|e| errors.push(("role", e.0))).ok();
-        let present = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let email = Email::parse(email)
+            .map_err(|e| errors.push(("email", e.0)))
+            .ok();
+        let role = Role::parse(role)
+            .map_err(|e| errors.push(("role", e.0)))
+            .ok();
+        let present = |v: Option<&str>| {
+            v.map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
         let display_name = present(display_name);
         let time_zone = present(time_zone);
 
         let display_name = match (role, display_name) {
             (Some(r), None) if r.has_display_name() => {
-                errors.push(("display_name", "A doctor needs a name patients will see.".into()));
+                errors.push((
+                    "display_name",
+                    "A doctor needs a name patients will see.".into(),
+                ));
                 None
             }
             (Some(r), Some(_)) if !r.has_display_name() => None,
-            (_, Some(name)) => DisplayName::parse(&name).map_err(|e| errors.push(("display_name", e.0))).ok(),
+            (_, Some(name)) => DisplayName::parse(&name)
+                .map_err(|e| errors.push(("display_name", e.0)))
+                .ok(),
             (_, None) => None,
         };
         let time_zone = match (role, time_zone) {
             (Some(r), None) if r.has_time_zone() => {
-                errors.push(("time_zone", "Choose the time zone this person lives in.".into()));
+                errors.push((
+                    "time_zone",
+                    "Choose the time zone this person lives in.".into(),
+                ));
                 None
             }
             (Some(r), Some(_)) if !r.has_time_zone() => None,
-            (_, Some(zone)) => TimeZone::parse(&zone).map_err(|e| errors.push(("time_zone", e.0))).ok(),
+            (_, Some(zone)) => TimeZone::parse(&zone)
+                .map_err(|e| errors.push(("time_zone", e.0)))
+                .ok(),
             (_, None) => None,
         };
         match (email, role) {
-            (Some(email), Some(role)) if errors.is_empty() => Ok(Self { email, role, display_name, time_zone }),
+            (Some(email), Some(role)) if errors.is_empty() => Ok(Self {
+                email,
+                role,
+                display_name,
+                time_zone,
+            }),
             _ => Err(errors),
         }
     }
@@ -123,7 +146,13 @@ mod tests {
 
     #[test]
     fn staff_fields_that_do_not_apply_are_dropped() {
-        let parsed = ProfileFields::parse("r@clinic.org", "receptionist", Some("Rita"), Some("Europe/Paris")).unwrap();
+        let parsed = ProfileFields::parse(
+            "r@clinic.org",
+            "receptionist",
+            Some("Rita"),
+            Some("Europe/Paris"),
+        )
+        .unwrap();
         assert_eq!(parsed.display_name, None);
         assert_eq!(parsed.time_zone, None);
     }

@@ -4,18 +4,21 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 fn fields_error(errors: super::FieldErrors) -> AppError {
-    let (field, message) = errors.into_iter().next().unwrap_or(("form", "Invalid input.".into()));
-    AppError::Validation { field: Some(field.to_owned()), message }
+    let (field, message) = errors
+        .into_iter()
+        .next()
+        .unwrap_or(("form", "Invalid input.".into()));
+    AppError::Validation {
+        field: Some(field.to_owned()),
+        message,
+    }
 }
 
 #[cfg(feature = "ssr")]
 fn email_conflict(error: crate::server::persistence::StoreError) -> AppError {
     use crate::server::persistence::StoreError;
     match error {
-        StoreError::Conflict(_) => AppError::Validation {
-            field: Some("email".into()),
-            message: "Another account already uses this email.".into(),
-        },
+        StoreError::Conflict(_) => AppError::conflict("Another account already uses this email."),
         other => crate::server::internal("saving a user")(other),
     }
 }
@@ -28,7 +31,12 @@ pub async fn list_users() -> Result<Vec<UserView>, AppError> {
     use crate::server::internal;
     let ctx = CallContext::get().await?;
     ctx.require(&[Role::Admin]).await?;
-    let users = ctx.state.db.list_users().await.map_err(internal("listing users"))?;
+    let users = ctx
+        .state
+        .db
+        .list_users()
+        .await
+        .map_err(internal("listing users"))?;
     Ok(users.into_iter().map(UserView::from).collect())
 }
 
@@ -50,8 +58,11 @@ pub async fn create_user(
     let admin = ctx.require(&[Role::Admin]).await?;
     let fields = ProfileFields::parse(&email, &role, display_name.as_deref(), time_zone.as_deref())
         .map_err(fields_error)?;
-    let password = NewPassword::parse(&password).map_err(|e| AppError::validation("password", e.0))?;
-    let hash = passwords::hash(password).await.map_err(internal("hashing a password"))?;
+    let password =
+        NewPassword::parse(&password).map_err(|e| AppError::validation("password", e.0))?;
+    let hash = passwords::hash(password)
+        .await
+        .map_err(internal("hashing a password"))?;
     let user = ctx
         .state
         .db
@@ -124,7 +135,11 @@ pub async fn update_user(
         .db
         .append_audit(NewAuditEntry {
             actor_id: Some(admin.id),
-            action: if active { "user.update" } else { "user.deactivate" },
+            action: if active {
+                "user.update"
+            } else {
+                "user.deactivate"
+            },
             subject: updated.email.as_str(),
             outcome: "ok",
             detail: Some(updated.role.as_str()),

@@ -40,7 +40,9 @@ pub fn server_error_for(
     field: &'static str,
 ) -> Signal<Option<String>> {
     Signal::derive(move || {
-        last_error().filter(|e| e.field() == Some(field)).map(|e| e.to_string())
+        last_error()
+            .filter(|e| e.field() == Some(field))
+            .map(|e| e.to_string())
     })
 }
 

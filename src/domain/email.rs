@@ -68,12 +68,24 @@ mod tests {
 
     #[test]
     fn normalises_case_and_whitespace() {
-        assert_eq!(Email::parse("  Dr.Who@Clinic.ORG ").unwrap().as_str(), "dr.who@clinic.org");
+        assert_eq!(
+            Email::parse("  Dr.Who@Clinic.ORG ").unwrap().as_str(),
+            "dr.who@clinic.org"
+        );
     }
 
     #[test]
     fn rejects_malformed_addresses() {
-        for bad in ["", "plain", "a@b", "@clinic.org", "a@@clinic.org", "a b@clinic.org", "a@.org", "a@clinic..org"] {
+        for bad in [
+            "",
+            "plain",
+            "a@b",
+            "@clinic.org",
+            "a@@clinic.org",
+            "a b@clinic.org",
+            "a@.org",
+            "a@clinic..org",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }

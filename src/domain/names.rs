@@ -57,7 +57,10 @@ mod tests {
 
     #[test]
     fn trims_and_accepts_unicode_names() {
-        assert_eq!(DisplayName::parse("  Dr. Zoë Müller ").unwrap().as_str(), "Dr. Zoë Müller");
+        assert_eq!(
+            DisplayName::parse("  Dr. Zoë Müller ").unwrap().as_str(),
+            "Dr. Zoë Müller"
+        );
     }
 
     #[test]

@@ -54,7 +54,10 @@ mod tests {
 
     #[test]
     fn accepts_iana_names_and_rejects_others() {
-        assert_eq!(TimeZone::parse(" Europe/Berlin ").unwrap().name(), "Europe/Berlin");
+        assert_eq!(
+            TimeZone::parse(" Europe/Berlin ").unwrap().name(),
+            "Europe/Berlin"
+        );
         assert!(TimeZone::parse("Mars/Olympus").is_err());
         assert!(TimeZone::parse("").is_err());
     }

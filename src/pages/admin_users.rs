@@ -59,7 +59,11 @@ fn UsersAdmin() -> impl IntoView {
     }
 }
 
-fn user_row(user: UserView, editing: RwSignal<Option<UserView>>, update: ServerAction<UpdateUser>) -> impl IntoView {
+fn user_row(
+    user: UserView,
+    editing: RwSignal<Option<UserView>>,
+    update: ServerAction<UpdateUser>,
+) -> impl IntoView {
     let toggle = {
         let user = user.clone();
         move |_| {
@@ -101,30 +105,68 @@ fn UserForm(
     #[prop(into)] on_cancel: Callback<()>,
 ) -> impl IntoView {
     let is_edit = existing.is_some();
-    let email = RwSignal::new(existing.as_ref().map(|u| u.email.to_string()).unwrap_or_default());
-    let role = RwSignal::new(existing.as_ref().map(|u| u.role.to_string()).unwrap_or_else(|| "patient".into()));
-    let name = RwSignal::new(existing.as_ref().and_then(|u| u.display_name.as_ref()).map(|n| n.to_string()).unwrap_or_default());
-    let zone = RwSignal::new(existing.as_ref().and_then(|u| u.time_zone).map(|z| z.to_string()).unwrap_or_default());
+    let email = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|u| u.email.to_string())
+            .unwrap_or_default(),
+    );
+    let role = RwSignal::new(
+        existing
+            .as_ref()
+            .map(|u| u.role.to_string())
+            .unwrap_or_else(|| "patient".into()),
+    );
+    let name = RwSignal::new(
+        existing
+            .as_ref()
+            .and_then(|u| u.display_name.as_ref())
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+    );
+    let zone = RwSignal::new(
+        existing
+            .as_ref()
+            .and_then(|u| u.time_zone)
+            .map(|z| z.to_string())
+            .unwrap_or_default(),
+    );
     let password = RwSignal::new(String::new());
     let submitted = RwSignal::new(false);
     let existing_id = existing.as_ref().map(|u| u.id);
     let existing_active = existing.as_ref().map(|u| u.active).unwrap_or(true);
 
     let parsed = Memo::new(move |_| {
-        ProfileFields::parse(&email.get(), &role.get(), Some(&name.get()), Some(&zone.get()))
+        ProfileFields::parse(
+            &email.get(),
+            &role.get(),
+            Some(&name.get()),
+            Some(&zone.get()),
+        )
     });
     let last_error = move || {
-        let value = if is_edit { update.value().get().and_then(Result::err) } else { create.value().get().and_then(Result::err) };
+        let value = if is_edit {
+            update.value().get().and_then(Result::err)
+        } else {
+            create.value().get().and_then(Result::err)
+        };
         value
     };
     // A field's problem is shown once something was typed into it, or after a submit attempt.
     let field_error = move |field: &'static str, typed: RwSignal<String>| {
         Signal::derive(move || {
             let local = parsed.with(|p| match p {
-                Err(errors) => errors.iter().find(|(f, _)| *f == field).map(|(_, m)| m.clone()),
+                Err(errors) => errors
+                    .iter()
+                    .find(|(f, _)| *f == field)
+                    .map(|(_, m)| m.clone()),
                 Ok(_) => None,
             });
-            let shown = if submitted.get() || !typed.get().is_empty() { local } else { None };
+            let shown = if submitted.get() || !typed.get().is_empty() {
+                local
+            } else {
+                None
+            };
             shown.or_else(|| server_error_for(last_error, field).get())
         })
     };
@@ -135,7 +177,10 @@ fn UserForm(
         }
         NewPassword::parse(&typed).err().map(|e| e.0)
     });
-    let general_error = server_error_general(last_error, &["email", "role", "display_name", "time_zone", "password"]);
+    let general_error = server_error_general(
+        last_error,
+        &["email", "role", "display_name", "time_zone", "password"],
+    );
     let role_value = move || Role::parse(&role.get()).ok();
     let shows_name = move || role_value().is_some_and(Role::has_display_name);
     let shows_zone = move || role_value().is_some_and(Role::has_time_zone);
@@ -156,7 +201,8 @@ fn UserForm(
         ev.prevent_default();
         submitted.set(true);
         let fields_ok = parsed.with_untracked(|p| p.is_ok());
-        let optional = |s: RwSignal<String>| Some(s.get_untracked()).filter(|v| !v.trim().is_empty());
+        let optional =
+            |s: RwSignal<String>| Some(s.get_untracked()).filter(|v| !v.trim().is_empty());
         match existing_id {
             Some(id) if fields_ok => {
                 update.dispatch(UpdateUser {

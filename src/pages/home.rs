@@ -10,7 +10,11 @@ pub fn HomePage() -> impl IntoView {
 }
 
 fn role_home(me: Me) -> impl IntoView {
-    let greeting = me.display_name.as_ref().map(|n| n.to_string()).unwrap_or_else(|| me.email.to_string());
+    let greeting = me
+        .display_name
+        .as_ref()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|| me.email.to_string());
     let zone = me.time_zone.map(|z| z.to_string());
     let (title, body): (&str, AnyView) = match me.role {
         Role::Admin => (

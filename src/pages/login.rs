@@ -9,7 +9,9 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 /// logged in to another site (open redirect).
 fn safe_return_path(next: Option<String>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path,
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path
+        }
         _ => "/".to_owned(),
     }
 }
@@ -31,8 +33,11 @@ pub fn LoginPage() -> impl IntoView {
         }
         Email::parse(&typed).err().map(|e| e.0)
     });
-    let email_field_error =
-        Signal::derive(move || email_error.get().or_else(|| server_error_for(last_error, "email").get()));
+    let email_field_error = Signal::derive(move || {
+        email_error
+            .get()
+            .or_else(|| server_error_for(last_error, "email").get())
+    });
     let password_error = Signal::derive(move || {
         if submitted.get() && password.get().is_empty() {
             Some("Enter your password.".to_owned())
@@ -53,7 +58,10 @@ pub fn LoginPage() -> impl IntoView {
         ev.prevent_default();
         submitted.set(true);
         if Email::parse(&email.get_untracked()).is_ok() && !password.get_untracked().is_empty() {
-            auth.login.dispatch(Login { email: email.get_untracked(), password: password.get_untracked() });
+            auth.login.dispatch(Login {
+                email: email.get_untracked(),
+                password: password.get_untracked(),
+            });
         }
     };
 
@@ -78,7 +86,10 @@ mod tests {
 
     #[test]
     fn only_local_return_paths_are_followed() {
-        assert_eq!(safe_return_path(Some("/admin/users".into())), "/admin/users");
+        assert_eq!(
+            safe_return_path(Some("/admin/users".into())),
+            "/admin/users"
+        );
         assert_eq!(safe_return_path(Some("//evil.example".into())), "/");
         assert_eq!(safe_return_path(Some("https://evil.example".into())), "/");
         assert_eq!(safe_return_path(Some("/\\evil.example".into())), "/");

@@ -5,8 +5,8 @@ pub mod home;
 pub mod login;
 pub mod profile;
 
-use crate::app::Auth;
 use crate::api::Me;
+use crate::app::Auth;
 use crate::domain::Role;
 use leptos::prelude::*;
 

@@ -32,7 +32,9 @@ fn PasswordForm(me: Me) -> impl IntoView {
     let current_error = server_error_for(last_error, "current_password");
     let general_error = server_error_general(last_error, &["current_password", "new_password"]);
     let ready = move || {
-        !current.get().is_empty() && NewPassword::parse(&new.get()).is_ok() && confirm.get() == new.get()
+        !current.get().is_empty()
+            && NewPassword::parse(&new.get()).is_ok()
+            && confirm.get() == new.get()
     };
     let done = move || matches!(action.value().get(), Some(Ok(())));
 

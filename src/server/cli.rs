@@ -28,8 +28,12 @@ impl CreateUser {
             match flag.as_str() {
                 "--role" => role = Some(Role::parse(value()?).map_err(|e| e.to_string())?),
                 "--email" => email = Some(Email::parse(value()?).map_err(|e| e.to_string())?),
-                "--name" => display_name = Some(DisplayName::parse(value()?).map_err(|e| e.to_string())?),
-                "--time-zone" => time_zone = Some(TimeZone::parse(value()?).map_err(|e| e.to_string())?),
+                "--name" => {
+                    display_name = Some(DisplayName::parse(value()?).map_err(|e| e.to_string())?)
+                }
+                "--time-zone" => {
+                    time_zone = Some(TimeZone::parse(value()?).map_err(|e| e.to_string())?)
+                }
                 other => return Err(format!("unknown argument {other}")),
             }
         }
@@ -41,15 +45,25 @@ impl CreateUser {
         if role.has_time_zone() && time_zone.is_none() {
             return Err(format!("--time-zone is required for a {role}"));
         }
-        Ok(Self { role, email, display_name, time_zone })
+        Ok(Self {
+            role,
+            email,
+            display_name,
+            time_zone,
+        })
     }
 
     pub async fn run(self, settings: &Settings) -> Result<String, String> {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read stdin: {e}"))?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
         let password = NewPassword::parse(line.trim_end_matches(['\r', '\n']))
             .map_err(|e| format!("password rejected: {e}"))?;
-        let db = Db::connect(&settings.database_url).await.map_err(|e| format!("database: {e}"))?;
+        let db = Db::connect(&settings.database_url)
+            .await
+            .map_err(|e| format!("database: {e}"))?;
         let hash = password::hash(password).await.map_err(|e| e.to_string())?;
         let result = db
             .create_user(NewUser {
@@ -62,8 +76,14 @@ impl CreateUser {
             .await;
         db.close().await;
         match result {
-            Ok(user) => Ok(format!("created {} account {} (id {})", user.role, user.email, user.id)),
-            Err(StoreError::Conflict(_)) => Err(format!("an account with email {} already exists", self.email)),
+            Ok(user) => Ok(format!(
+                "created {} account {} (id {})",
+                user.role, user.email, user.id
+            )),
+            Err(StoreError::Conflict(_)) => Err(format!(
+                "an account with email {} already exists",
+                self.email
+            )),
             Err(other) => Err(format!("database: {other}")),
         }
     }

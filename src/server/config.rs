@@ -9,9 +9,15 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path} is not valid: {source}")]
-    File { path: PathBuf, source: Box<toml::de::Error> },
+    File {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
     #[error("{name} is invalid: {reason}")]
     Invalid { name: &'static str, reason: String },
 }
@@ -41,7 +47,10 @@ impl DatabaseUrl {
                 reason: "must start with sqlite: or postgres:".into(),
             });
         };
-        Ok(Self { url: SecretString::from(raw.to_owned()), backend })
+        Ok(Self {
+            url: SecretString::from(raw.to_owned()),
+            backend,
+        })
     }
 
     pub fn backend(&self) -> DatabaseBackend {
@@ -139,7 +148,9 @@ impl Settings {
         let settings = Settings {
             database_url: DatabaseUrl::parse(&database_url)?,
             public_url,
-            demo_mode: parse_env(&env, "DEMO_MODE")?.or(file.demo_mode).unwrap_or(false),
+            demo_mode: parse_env(&env, "DEMO_MODE")?
+                .or(file.demo_mode)
+                .unwrap_or(false),
             session_idle_timeout: Duration::from_secs(
                 parse_env(&env, "SESSION_IDLE_TIMEOUT_SECS")?
                     .or(file.session_idle_timeout_secs)
@@ -183,8 +194,7 @@ impl Settings {
                 .or(file.zoom_api_base_url)
                 .unwrap_or_else(|| "https://api.zoom.us/v2".to_owned()),
         };
-        if settings.session_idle_timeout.is_zero() || settings.session_absolute_timeout.is_zero()
-        {
+        if settings.session_idle_timeout.is_zero() || settings.session_absolute_timeout.is_zero() {
             return Err(ConfigError::Invalid {
                 name: "SESSION_*_TIMEOUT_SECS",
                 reason: "must be greater than zero".into(),
@@ -218,10 +228,14 @@ impl Settings {
 }
 
 fn read_file_layer(path: &Path) -> Result<FileLayer, ConfigError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-    toml::from_str(&text)
-        .map_err(|source| ConfigError::File { path: path.to_owned(), source: Box::new(source) })
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|source| ConfigError::File {
+        path: path.to_owned(),
+        source: Box::new(source),
+    })
 }
 
 fn parse_env<T: std::str::FromStr>(
@@ -237,7 +251,10 @@ where
             .trim()
             .parse()
             .map(Some)
-            .map_err(|e: T::Err| ConfigError::Invalid { name, reason: e.to_string() }),
+            .map_err(|e: T::Err| ConfigError::Invalid {
+                name,
+                reason: e.to_string(),
+            }),
     }
 }
 
@@ -247,8 +264,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |name| map.get(name).cloned()
     }
 
@@ -258,7 +277,10 @@ mod tests {
         assert_eq!(settings.database_url.backend(), DatabaseBackend::Sqlite);
         assert!(!settings.demo_mode);
         assert_eq!(settings.session_idle_timeout, Duration::from_secs(1800));
-        assert_eq!(settings.session_absolute_timeout, Duration::from_secs(43200));
+        assert_eq!(
+            settings.session_absolute_timeout,
+            Duration::from_secs(43200)
+        );
         assert_eq!(settings.zoom_api_base_url, "https://api.zoom.us/v2");
         assert_eq!(settings.session_cookie_name(), "telehealth_session");
     }

@@ -15,10 +15,34 @@ pub struct DemoAccount {
 
 /// Also listed in README.md; the integration tests log in with them.
 pub const DEMO_ACCOUNTS: [DemoAccount; 4] = [
-    DemoAccount { email: "admin@demo.clinic", password: "demo-admin-password", role: Role::Admin, display_name: None, time_zone: None },
-    DemoAccount { email: "reception@demo.clinic", password: "demo-reception-password", role: Role::Receptionist, display_name: None, time_zone: None },
-    DemoAccount { email: "doctor@demo.clinic", password: "demo-doctor-password", role: Role::Doctor, display_name: Some("Dr. Ada Lovelace"), time_zone: Some("Europe/Berlin") },
-    DemoAccount { email: "patient@demo.clinic", password: "demo-patient-password", role: Role::Patient, display_name: None, time_zone: Some("America/New_York") },
+    DemoAccount {
+        email: "admin@demo.clinic",
+        password: "demo-admin-password",
+        role: Role::Admin,
+        display_name: None,
+        time_zone: None,
+    },
+    DemoAccount {
+        email: "reception@demo.clinic",
+        password: "demo-reception-password",
+        role: Role::Receptionist,
+        display_name: None,
+        time_zone: None,
+    },
+    DemoAccount {
+        email: "doctor@demo.clinic",
+        password: "demo-doctor-password",
+        role: Role::Doctor,
+        display_name: Some("Dr. Ada Lovelace"),
+        time_zone: Some("Europe/Berlin"),
+    },
+    DemoAccount {
+        email: "patient@demo.clinic",
+        password: "demo-patient-password",
+        role: Role::Patient,
+        display_name: None,
+        time_zone: Some("America/New_York"),
+    },
 ];
 
 pub fn announce() {
@@ -27,7 +51,12 @@ pub fn announce() {
     tracing::warn!("DEMO MODE: demo accounts with published passwords are enabled.");
     tracing::warn!("Never use demo mode with real patient data.");
     for account in &DEMO_ACCOUNTS {
-        tracing::warn!("  {:<13} {:<24} password: {}", account.role.label(), account.email, account.password);
+        tracing::warn!(
+            "  {:<13} {:<24} password: {}",
+            account.role.label(),
+            account.email,
+            account.password
+        );
     }
     tracing::warn!("{bar}");
 }

@@ -24,10 +24,17 @@ pub async fn refuse_cross_site(
     request: Request,
     next: Next,
 ) -> Response {
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     if !safe && is_cross_site(request.headers(), state.settings.public_origin()) {
         tracing::warn!(path = %request.uri().path(), "refused a cross-site request");
-        return (StatusCode::FORBIDDEN, "Cross-site requests are not allowed.").into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            "Cross-site requests are not allowed.",
+        )
+            .into_response();
     }
     next.run(request).await
 }
@@ -36,8 +43,12 @@ fn is_cross_site(headers: &HeaderMap, public_origin: &str) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
         return !matches!(site.to_str(), Ok("same-origin") | Ok("none"));
     }
-    let Some(origin) = headers.get(header::ORIGIN) else { return false };
-    let Ok(origin) = origin.to_str() else { return true };
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return false;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return true;
+    };
     if origin.eq_ignore_ascii_case(public_origin) {
         return false;
     }
@@ -67,9 +78,12 @@ pub async fn api_error_status(request: Request, next: Next) -> Response {
         return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
     };
     if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
-        parts.status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        parts.status =
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if let AppError::RateLimited { retry_after_secs } = error {
-            parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            parts
+                .headers
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
     }
     Response::from_parts(parts, Body::from(bytes))
@@ -78,7 +92,14 @@ pub async fn api_error_status(request: Request, next: Next) -> Response {
 /// Page routes and the roles that may open them. Pages are only views: the server functions
 /// behind them check again. Not listed → any logged-in user; `PUBLIC_PAGES` → anyone.
 const PAGE_ROLES: &[(&str, &[Role])] = &[("/admin", &[Role::Admin])];
-const PUBLIC_PAGES: &[&str] = &["/login", "/healthz", "/readyz", "/pkg/", "/favicon.ico", "/api/"];
+const PUBLIC_PAGES: &[&str] = &[
+    "/login",
+    "/healthz",
+    "/readyz",
+    "/pkg/",
+    "/favicon.ico",
+    "/api/",
+];
 
 /// Anonymous visitors to a protected page go to the login page and come back afterwards;
 /// logged-in users without the role get the page's refusal with status 403.
@@ -97,7 +118,11 @@ pub async fn guard_pages(
         Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response(),
     };
     let Some(user) = user else {
-        let back = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        let back = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
         return Redirect::to(&format!("/login?next={}", encode_query_value(back))).into_response();
     };
     let allowed = PAGE_ROLES
@@ -166,13 +191,31 @@ mod tests {
     #[test]
     fn same_origin_requests_pass_and_cross_site_ones_do_not() {
         let origin = "http://127.0.0.1:3000";
-        assert!(!is_cross_site(&headers(&[("sec-fetch-site", "same-origin")]), origin));
-        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")]), origin));
-        assert!(is_cross_site(&headers(&[("sec-fetch-site", "same-site")]), origin));
-        assert!(!is_cross_site(&headers(&[("origin", "http://127.0.0.1:3000")]), origin));
-        assert!(is_cross_site(&headers(&[("origin", "https://evil.example")]), origin));
         assert!(!is_cross_site(
-            &headers(&[("origin", "http://localhost:3000"), ("host", "localhost:3000")]),
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            origin
+        ));
+        assert!(is_cross_site(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            origin
+        ));
+        assert!(is_cross_site(
+            &headers(&[("sec-fetch-site", "same-site")]),
+            origin
+        ));
+        assert!(!is_cross_site(
+            &headers(&[("origin", "http://127.0.0.1:3000")]),
+            origin
+        ));
+        assert!(is_cross_site(
+            &headers(&[("origin", "https://evil.example")]),
+            origin
+        ));
+        assert!(!is_cross_site(
+            &headers(&[
+                ("origin", "http://localhost:3000"),
+                ("host", "localhost:3000")
+            ]),
             origin
         ));
         assert!(is_cross_site(&headers(&[("origin", "null")]), origin));
@@ -181,6 +224,9 @@ mod tests {
 
     #[test]
     fn login_return_paths_are_encoded() {
-        assert_eq!(encode_query_value("/admin/users?x=1&y"), "/admin/users%3Fx%3D1%26y");
+        assert_eq!(
+            encode_query_value("/admin/users?x=1&y"),
+            "/admin/users%3Fx%3D1%26y"
+        );
     }
 }

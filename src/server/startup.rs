@@ -5,9 +5,9 @@ use crate::server::auth::{password, session::Timeouts};
 use crate::server::config::Settings;
 use crate::server::persistence::{Db, DbSessionStore};
 use crate::server::{demo, http, AppState};
+use axum::http::{header, HeaderValue, Request};
 use axum::routing::get;
 use axum::Router;
-use axum::http::{header, HeaderValue, Request};
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::net::SocketAddr;
@@ -32,35 +32,58 @@ pub enum StartupError {
     #[error("database: {0}")]
     Database(#[from] crate::server::persistence::StoreError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("demo accounts: {0}")]
     Demo(String),
 }
 
 impl Application {
-    pub async fn build(settings: Settings, leptos_options: LeptosOptions) -> Result<Self, StartupError> {
+    pub async fn build(
+        settings: Settings,
+        leptos_options: LeptosOptions,
+    ) -> Result<Self, StartupError> {
         let db = Db::connect(&settings.database_url).await?;
         if settings.demo_mode {
             demo::announce();
-            demo::seed_accounts(&db).await.map_err(|e| StartupError::Demo(e.to_string()))?;
+            demo::seed_accounts(&db)
+                .await
+                .map_err(|e| StartupError::Demo(e.to_string()))?;
         }
         let addr = leptos_options.site_addr;
-        let listener =
-            TcpListener::bind(addr).await.map_err(|source| StartupError::Bind { addr, source })?;
-        let state = AppState { db, settings: Arc::new(settings), leptos_options };
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        let state = AppState {
+            db,
+            settings: Arc::new(settings),
+            leptos_options,
+        };
         let router = router(state.clone());
         tokio::task::spawn_blocking(password::warm_up);
-        Ok(Self { listener, router, state })
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().expect("a bound listener has an address")
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, service).with_graceful_shutdown(shutdown_signal()).await;
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown_signal())
+            .await;
         housekeeping.abort();
         self.state.db.close().await;
         tracing::info!("stopped");
@@ -78,7 +101,8 @@ pub fn router(state: AppState) -> Router {
         .with_same_site(SameSite::Lax)
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(
-            time::Duration::try_from(settings.session_idle_timeout).unwrap_or(time::Duration::MINUTE * 30),
+            time::Duration::try_from(settings.session_idle_timeout)
+                .unwrap_or(time::Duration::MINUTE * 30),
         ));
     let timeouts = Timeouts {
         idle: settings.session_idle_timeout,
@@ -94,12 +118,18 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn(http::api_error_status))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), http::guard_pages))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::guard_pages,
+        ))
         .layer(axum::middleware::from_fn(move |request, next| {
             crate::server::auth::session::enforce_timeouts(timeouts, request, next)
         }))
         .layer(session_layer)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), http::refuse_cross_site))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::refuse_cross_site,
+        ))
         .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

@@ -19,7 +19,8 @@ pub struct CallContext {
 
 impl CallContext {
     pub async fn get() -> Result<Self, AppError> {
-        let state = use_context::<AppState>().ok_or_else(|| internal("app state missing")("no context"))?;
+        let state =
+            use_context::<AppState>().ok_or_else(|| internal("app state missing")("no context"))?;
         let session = leptos_axum::extract::<Session>()
             .await
             .map_err(internal("session layer missing"))?;

@@ -35,7 +35,11 @@ fn hasher() -> Argon2<'static> {
 
 fn hash_blocking(password: &str) -> Result<PasswordHash, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut OsRng);
-    Ok(PasswordHash(hasher().hash_password(password.as_bytes(), &salt)?.to_string()))
+    Ok(PasswordHash(
+        hasher()
+            .hash_password(password.as_bytes(), &salt)?
+            .to_string(),
+    ))
 }
 
 pub async fn hash(password: NewPassword) -> Result<PasswordHash, PasswordError> {
@@ -68,7 +72,10 @@ pub fn warm_up() {
 
 /// Verifies `candidate` against `stored`, or against the dummy hash when there is no account.
 /// Always does one full Argon2 computation.
-pub async fn verify(candidate: SecretString, stored: Option<PasswordHash>) -> Result<bool, PasswordError> {
+pub async fn verify(
+    candidate: SecretString,
+    stored: Option<PasswordHash>,
+) -> Result<bool, PasswordError> {
     tokio::task::spawn_blocking(move || {
         let (hash, real) = match stored {
             Some(hash) => (hash, true),
@@ -98,14 +105,27 @@ mod tests {
 
     #[tokio::test]
     async fn verifies_the_right_password_only() {
-        let hash = hash(NewPassword::parse("correct horse battery").unwrap()).await.unwrap();
+        let hash = hash(NewPassword::parse("correct horse battery").unwrap())
+            .await
+            .unwrap();
         assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify(SecretString::from("correct horse battery"), Some(hash.clone())).await.unwrap());
-        assert!(!verify(SecretString::from("wrong horse battery"), Some(hash)).await.unwrap());
+        assert!(verify(
+            SecretString::from("correct horse battery"),
+            Some(hash.clone())
+        )
+        .await
+        .unwrap());
+        assert!(
+            !verify(SecretString::from("wrong horse battery"), Some(hash))
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]
     async fn unknown_accounts_never_verify() {
-        assert!(!verify(SecretString::from("anything at all"), None).await.unwrap());
+        assert!(!verify(SecretString::from("anything at all"), None)
+            .await
+            .unwrap());
     }
 }

@@ -76,25 +76,40 @@ impl Db {
                     if conn.backend_name() == "SQLite" {
                         // WAL lets readers proceed during a write and lets several app
                         // processes share one file; foreign keys are off by default in SQLite.
-                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
-                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000")
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })
             })
             .connect(url.expose())
             .await?;
-        let db = Db { pool, backend: url.backend() };
+        let db = Db {
+            pool,
+            backend: url.backend(),
+        };
         db.migrate().await?;
         Ok(db)
     }
 
     async fn migrate(&self) -> StoreResult<()> {
         match self.backend {
-            DatabaseBackend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?,
+            DatabaseBackend::Sqlite => {
+                sqlx::migrate!("./migrations/sqlite")
+                    .run(&self.pool)
+                    .await?
+            }
             DatabaseBackend::Postgres => {
-                sqlx::migrate!("./migrations/postgres").run(&self.pool).await?
+                sqlx::migrate!("./migrations/postgres")
+                    .run(&self.pool)
+                    .await?
             }
         }
         Ok(())
@@ -110,7 +125,10 @@ impl Db {
 
     /// For `/readyz`: a round trip to the database.
     pub async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(StoreError::from_sqlx)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
         Ok(())
     }
 

@@ -74,19 +74,24 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn load(&self, id: &Id) -> SessionResult<Option<Record>> {
-        let row = sqlx::query("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
-            .bind(id.to_string())
-            .bind(now_unix())
-            .fetch_optional(self.db.pool())
-            .await
-            .map_err(backend)?;
+        let row =
+            sqlx::query("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
+                .bind(id.to_string())
+                .bind(now_unix())
+                .fetch_optional(self.db.pool())
+                .await
+                .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
         let data: String = row.try_get("data").map_err(backend)?;
         let expires_at: i64 = row.try_get("expires_at").map_err(backend)?;
         let data = serde_json::from_str(&data).map_err(|e| SessionError::Decode(e.to_string()))?;
         let expiry_date = time::OffsetDateTime::from_unix_timestamp(expires_at)
             .map_err(|e| SessionError::Decode(e.to_string()))?;
-        Ok(Some(Record { id: *id, data, expiry_date }))
+        Ok(Some(Record {
+            id: *id,
+            data,
+            expiry_date,
+        }))
     }
 
     async fn delete(&self, id: &Id) -> SessionResult<()> {

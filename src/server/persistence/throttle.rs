@@ -20,7 +20,11 @@ impl ThrottleScope {
 }
 
 impl Db {
-    pub async fn record_login_failure(&self, scope: ThrottleScope, subject: &str) -> StoreResult<()> {
+    pub async fn record_login_failure(
+        &self,
+        scope: ThrottleScope,
+        subject: &str,
+    ) -> StoreResult<()> {
         sqlx::query("INSERT INTO login_failures (scope, subject, at) VALUES ($1, $2, $3)")
             .bind(scope.as_str())
             .bind(subject.to_owned())
@@ -50,7 +54,11 @@ impl Db {
         Ok((row.try_get("n")?, row.try_get("oldest")?))
     }
 
-    pub async fn clear_login_failures(&self, scope: ThrottleScope, subject: &str) -> StoreResult<()> {
+    pub async fn clear_login_failures(
+        &self,
+        scope: ThrottleScope,
+        subject: &str,
+    ) -> StoreResult<()> {
         sqlx::query("DELETE FROM login_failures WHERE scope = $1 AND subject = $2")
             .bind(scope.as_str())
             .bind(subject.to_owned())

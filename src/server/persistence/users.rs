@@ -34,9 +34,8 @@ pub struct UserUpdate {
 const USER_COLUMNS: &str = "id, email, role, display_name, time_zone, active, session_epoch";
 
 fn user_from_row(row: &AnyRow) -> StoreResult<UserRecord> {
-    let corrupt = |what: &str, e: &dyn std::fmt::Display| {
-        StoreError::Corrupt(format!("users.{what}: {e}"))
-    };
+    let corrupt =
+        |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("users.{what}: {e}"));
     let email: String = row.try_get("email")?;
     let role: String = row.try_get("role")?;
     let display_name: Option<String> = row.try_get("display_name")?;
@@ -82,7 +81,10 @@ impl Db {
 
     pub async fn user_by_id(&self, id: i64) -> StoreResult<Option<UserRecord>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
@@ -92,12 +94,18 @@ impl Db {
         email: &Email,
     ) -> StoreResult<Option<(UserRecord, PasswordHash)>> {
         let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1");
-        let row = sqlx::query(&sql).bind(email.as_str()).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&sql)
+            .bind(email.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
         match row {
             None => Ok(None),
             Some(row) => {
                 let hash: String = row.try_get("password_hash")?;
-                Ok(Some((user_from_row(&row)?, PasswordHash::from_stored(hash))))
+                Ok(Some((
+                    user_from_row(&row)?,
+                    PasswordHash::from_stored(hash),
+                )))
             }
         }
     }
@@ -107,9 +115,12 @@ impl Db {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| r.try_get::<String, _>("password_hash").map(PasswordHash::from_stored))
-            .transpose()
-            .map_err(StoreError::from)
+        row.map(|r| {
+            r.try_get::<String, _>("password_hash")
+                .map(PasswordHash::from_stored)
+        })
+        .transpose()
+        .map_err(StoreError::from)
     }
 
     pub async fn list_users(&self) -> StoreResult<Vec<UserRecord>> {
@@ -119,7 +130,11 @@ impl Db {
     }
 
     /// Returns `None` when no such user exists.
-    pub async fn update_user(&self, id: i64, update: UserUpdate) -> StoreResult<Option<UserRecord>> {
+    pub async fn update_user(
+        &self,
+        id: i64,
+        update: UserUpdate,
+    ) -> StoreResult<Option<UserRecord>> {
         let sql = format!(
             "UPDATE users SET email = $1, role = $2, display_name = $3, time_zone = $4, \
              active = $5, updated_at = $6 WHERE id = $7 RETURNING {USER_COLUMNS}"
@@ -150,15 +165,16 @@ impl Db {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| r.try_get::<i64, _>("session_epoch")).transpose().map_err(StoreError::from)
+        row.map(|r| r.try_get::<i64, _>("session_epoch"))
+            .transpose()
+            .map_err(StoreError::from)
     }
 
     pub async fn count_active_admins(&self) -> StoreResult<i64> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND active = 1",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND active = 1")
+                .fetch_one(&self.pool)
+                .await?;
         Ok(row.try_get("n")?)
     }
 }

@@ -1,0 +1,179 @@
+//! Deny by default: every server function × every role, and the pages' guards.
+
+use crate::helpers::*;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Caller {
+    Anonymous,
+    Patient,
+    Receptionist,
+    Doctor,
+    Admin,
+}
+
+const CALLERS: [Caller; 5] = [
+    Caller::Anonymous,
+    Caller::Patient,
+    Caller::Receptionist,
+    Caller::Doctor,
+    Caller::Admin,
+];
+
+async fn client_for(app: &TestApp, caller: Caller) -> reqwest::Client {
+    match caller {
+        Caller::Anonymous => app.client(),
+        Caller::Patient => app.logged_in(PATIENT).await,
+        Caller::Receptionist => app.logged_in(RECEPTIONIST).await,
+        Caller::Doctor => app.logged_in(DOCTOR).await,
+        Caller::Admin => app.logged_in(ADMIN).await,
+    }
+}
+
+fn admin_only(caller: Caller) -> u16 {
+    match caller {
+        Caller::Anonymous => 401,
+        Caller::Admin => 200,
+        _ => 403,
+    }
+}
+
+#[tokio::test]
+async fn every_server_function_answers_each_role_as_documented() {
+    let app = spawn_app().await;
+    let admin = app.logged_in(ADMIN).await;
+    let users: serde_json::Value = app
+        .call(&admin, "/api/admin/users/list", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let patient_id = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == PATIENT.0)
+        .unwrap()["id"]
+        .to_string();
+
+    for caller in CALLERS {
+        let client = client_for(&app, caller).await;
+        let new_email = format!("new-{caller:?}@demo.clinic").to_lowercase();
+        let cases: Vec<(&str, Vec<(&str, &str)>, u16)> = vec![
+            ("/api/auth/me", vec![], 200),
+            ("/api/admin/users/list", vec![], admin_only(caller)),
+            (
+                "/api/admin/users/create",
+                vec![
+                    ("email", &new_email),
+                    ("role", "receptionist"),
+                    ("password", "a fine long password"),
+                ],
+                admin_only(caller),
+            ),
+            (
+                "/api/admin/users/update",
+                vec![
+                    ("id", &patient_id),
+                    ("email", PATIENT.0),
+                    ("role", "patient"),
+                    ("time_zone", "America/New_York"),
+                    ("active", "true"),
+                ],
+                admin_only(caller),
+            ),
+            // A wrong current password gets 400: proof that the role check let the call through.
+            (
+                "/api/profile/password",
+                vec![
+                    ("current_password", "wrong wrong wrong"),
+                    ("new_password", "a fine long password"),
+                ],
+                if caller == Caller::Anonymous {
+                    401
+                } else {
+                    400
+                },
+            ),
+        ];
+        for (endpoint, form, expected) in cases {
+            let response = app.call(&client, endpoint, &form).await;
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap();
+            assert_eq!(status, expected, "{caller:?} calling {endpoint}: {body}");
+            if expected >= 400 && endpoint.starts_with("/api/admin") {
+                assert!(!body.contains("demo.clinic"), "refusal leaked data: {body}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn logout_is_harmless_for_anyone() {
+    let app = spawn_app().await;
+    for caller in CALLERS {
+        let client = client_for(&app, caller).await;
+        let response = app.call(&client, "/api/auth/logout", &[]).await;
+        assert_eq!(response.status(), 200, "{caller:?}");
+    }
+}
+
+#[tokio::test]
+async fn anonymous_visitors_of_a_protected_page_are_sent_to_login_and_back() {
+    let app = spawn_app().await;
+    let response = app
+        .client()
+        .get(app.url("/admin/users"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(response.headers()["location"], "/login?next=/admin/users");
+    let home = app.client().get(app.url("/")).send().await.unwrap();
+    assert_eq!(home.status(), 303);
+    let login = app.client().get(app.url("/login")).send().await.unwrap();
+    assert_eq!(login.status(), 200);
+}
+
+#[tokio::test]
+async fn a_patient_typing_an_admin_url_is_refused() {
+    let app = spawn_app().await;
+    let patient = app.logged_in(PATIENT).await;
+    let response = patient.get(app.url("/admin/users")).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    let body = response.text().await.unwrap();
+    assert!(body.contains("You do not have access"), "{body}");
+    assert!(!body.contains("admin@demo.clinic"));
+
+    let admin = app.logged_in(ADMIN).await;
+    let response = admin.get(app.url("/admin/users")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn each_role_gets_its_own_home_page() {
+    let app = spawn_app().await;
+    for (who, marker) in [
+        (ADMIN, "home-admin"),
+        (RECEPTIONIST, "home-receptionist"),
+        (DOCTOR, "home-doctor"),
+        (PATIENT, "home-patient"),
+    ] {
+        let client = app.logged_in(who).await;
+        let body = client
+            .get(app.url("/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(body.contains(marker), "{} home lacks {marker}", who.0);
+        let admin_link = body.contains("href=\"/admin/users\"");
+        assert_eq!(
+            admin_link,
+            who == ADMIN,
+            "{}: nav offers the users page only to admins",
+            who.0
+        );
+    }
+}

@@ -1,0 +1,313 @@
+use crate::helpers::*;
+use std::time::Duration;
+
+#[tokio::test]
+async fn each_demo_role_can_log_in_and_is_told_who_it_is() {
+    let app = spawn_app().await;
+    for (who, role) in [
+        (ADMIN, "admin"),
+        (RECEPTIONIST, "receptionist"),
+        (DOCTOR, "doctor"),
+        (PATIENT, "patient"),
+    ] {
+        let client = app.logged_in(who).await;
+        let me = app.me(&client).await;
+        assert_eq!(me["email"], who.0);
+        assert_eq!(me["role"], role);
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_refused_with_401_and_no_session() {
+    let app = spawn_app().await;
+    let client = app.client();
+    let response = app
+        .call(
+            &client,
+            "/api/auth/login",
+            &[("email", ADMIN.0), ("password", "not the password")],
+        )
+        .await;
+    assert_eq!(response.status(), 401);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["kind"], "invalid_credentials");
+    assert_eq!(app.me(&client).await, serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn an_unknown_email_gets_exactly_the_answer_a_wrong_password_gets() {
+    let app = spawn_app().await;
+    let client = app.client();
+    let wrong = app
+        .call(
+            &client,
+            "/api/auth/login",
+            &[("email", ADMIN.0), ("password", "not the password")],
+        )
+        .await;
+    let unknown = app
+        .call(
+            &client,
+            "/api/auth/login",
+            &[
+                ("email", "nobody@demo.clinic"),
+                ("password", "not the password"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), unknown.status());
+    assert_eq!(wrong.text().await.unwrap(), unknown.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn login_is_case_insensitive_in_the_email() {
+    let app = spawn_app().await;
+    let client = app.client();
+    let response = app
+        .call(
+            &client,
+            "/api/auth/login",
+            &[("email", "  Admin@Demo.Clinic "), ("password", ADMIN.1)],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn the_session_id_changes_at_login_and_the_previous_id_stops_working() {
+    let app = spawn_app().await;
+    let client = app.client();
+    let first = app
+        .call(
+            &client,
+            "/api/auth/login",
+            &[("email", PATIENT.0), ("password", PATIENT.1)],
+        )
+        .await;
+    let before = session_cookie(&first).expect("login sets a session cookie");
+    // Logging in again (as someone else) on the same browser must not reuse the old id.
+    let second = app
+        .call(
+            &client,
+            "/api/auth/login",
+            &[("email", ADMIN.0), ("password", ADMIN.1)],
+        )
+        .await;
+    assert_eq!(second.status(), 200);
+    let after = session_cookie(&second).expect("a new login sets a new cookie");
+    assert_ne!(before, after);
+    assert_eq!(me_with_cookie(&app, &before).await, serde_json::Value::Null);
+    assert_eq!(me_with_cookie(&app, &after).await["email"], ADMIN.0);
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_and_same_site_lax() {
+    let app = spawn_app().await;
+    let client = app.client();
+    let response = app
+        .call(
+            &client,
+            "/api/auth/login",
+            &[("email", ADMIN.0), ("password", ADMIN.1)],
+        )
+        .await;
+    let cookies = full_cookie_header(&response);
+    let cookie = cookies.get("telehealth_session").expect("session cookie");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+}
+
+#[tokio::test]
+async fn over_https_the_cookie_is_secure_and_host_prefixed() {
+    let app = spawn_app_with(&[("PUBLIC_URL", "https://clinic.example")]).await;
+    let client = app.client();
+    let response = app
+        .call(
+            &client,
+            "/api/auth/login",
+            &[("email", ADMIN.0), ("password", ADMIN.1)],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let cookies = full_cookie_header(&response);
+    let cookie = cookies.get("__Host-telehealth").expect("__Host- cookie");
+    assert!(cookie.contains("Secure"), "{cookie}");
+    assert!(!cookie.contains("Domain="), "{cookie}");
+}
+
+#[tokio::test]
+async fn an_idle_session_expires() {
+    let app = spawn_app_with(&[("SESSION_IDLE_TIMEOUT_SECS", "2")]).await;
+    let client = app.logged_in(DOCTOR).await;
+    assert_eq!(app.me(&client).await["email"], DOCTOR.0);
+    tokio::time::sleep(Duration::from_millis(3200)).await;
+    assert_eq!(app.me(&client).await, serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn an_active_session_still_ends_at_the_absolute_timeout() {
+    let app = spawn_app_with(&[
+        ("SESSION_IDLE_TIMEOUT_SECS", "60"),
+        ("SESSION_ABSOLUTE_TIMEOUT_SECS", "3"),
+    ])
+    .await;
+    let client = app.logged_in(DOCTOR).await;
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(900)).await;
+        assert_eq!(
+            app.me(&client).await["email"],
+            DOCTOR.0,
+            "still within the absolute limit"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(2300)).await;
+    assert_eq!(app.me(&client).await, serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn logout_deletes_the_session_on_the_server() {
+    let app = spawn_app().await;
+    let client = app.client();
+    let login = app
+        .call(
+            &client,
+            "/api/auth/login",
+            &[("email", PATIENT.0), ("password", PATIENT.1)],
+        )
+        .await;
+    let cookie = session_cookie(&login).unwrap();
+    let logout = app.call(&client, "/api/auth/logout", &[]).await;
+    assert_eq!(logout.status(), 200);
+    assert_eq!(app.me(&client).await, serde_json::Value::Null);
+    // Even a copy of the cookie kept from before is worthless now.
+    assert_eq!(me_with_cookie(&app, &cookie).await, serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn repeated_failures_on_one_account_are_throttled_with_retry_after() {
+    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES_PER_ACCOUNT", "3")]).await;
+    let client = app.client();
+    for _ in 0..3 {
+        let response = app
+            .call(
+                &client,
+                "/api/auth/login",
+                &[("email", DOCTOR.0), ("password", "guess guess guess")],
+            )
+            .await;
+        assert_eq!(response.status(), 401);
+    }
+    // Now even the right password is refused until the window passes.
+    let response = app
+        .call(
+            &client,
+            "/api/auth/login",
+            &[("email", DOCTOR.0), ("password", DOCTOR.1)],
+        )
+        .await;
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after > 0 && retry_after <= 900, "{retry_after}");
+    // Other accounts are unaffected.
+    let other = app
+        .call(
+            &client,
+            "/api/auth/login",
+            &[("email", PATIENT.0), ("password", PATIENT.1)],
+        )
+        .await;
+    assert_eq!(other.status(), 200);
+}
+
+#[tokio::test]
+async fn repeated_failures_from_one_address_are_throttled_across_accounts() {
+    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES_PER_ADDRESS", "4")]).await;
+    let client = app.client();
+    for n in 0..4 {
+        let email = format!("nobody{n}@demo.clinic");
+        let response = app
+            .call(
+                &client,
+                "/api/auth/login",
+                &[("email", &email), ("password", "guess guess guess")],
+            )
+            .await;
+        assert_eq!(response.status(), 401);
+    }
+    let response = app
+        .call(
+            &client,
+            "/api/auth/login",
+            &[("email", ADMIN.0), ("password", ADMIN.1)],
+        )
+        .await;
+    assert_eq!(response.status(), 429);
+    assert!(response.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn a_password_change_ends_the_other_sessions_but_keeps_this_one() {
+    let app = spawn_app().await;
+    let laptop = app.logged_in(PATIENT).await;
+    let phone = app.logged_in(PATIENT).await;
+    let response = app
+        .call(
+            &laptop,
+            "/api/profile/password",
+            &[
+                ("current_password", PATIENT.1),
+                ("new_password", "a brand new passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    assert_eq!(app.me(&laptop).await["email"], PATIENT.0);
+    assert_eq!(app.me(&phone).await, serde_json::Value::Null);
+    let old = app
+        .call(
+            &app.client(),
+            "/api/auth/login",
+            &[("email", PATIENT.0), ("password", PATIENT.1)],
+        )
+        .await;
+    assert_eq!(old.status(), 401);
+    app.logged_in((PATIENT.0, "a brand new passphrase")).await;
+}
+
+#[tokio::test]
+async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
+    let app = spawn_app().await;
+    let client = app.logged_in(PATIENT).await;
+    let wrong = app
+        .call(
+            &client,
+            "/api/profile/password",
+            &[
+                ("current_password", "not it at all"),
+                ("new_password", "a brand new passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status(), 400);
+    assert_eq!(
+        wrong.json::<serde_json::Value>().await.unwrap()["field"],
+        "current_password"
+    );
+    let weak = app
+        .call(
+            &client,
+            "/api/profile/password",
+            &[("current_password", PATIENT.1), ("new_password", "short")],
+        )
+        .await;
+    assert_eq!(weak.status(), 400);
+    assert_eq!(
+        weak.json::<serde_json::Value>().await.unwrap()["field"],
+        "new_password"
+    );
+}

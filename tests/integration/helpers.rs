@@ -1,0 +1,254 @@
+//! Black-box helpers: every test gets the real server binary, started on port 0 with its own
+//! fresh database (a SQLite file in a temp dir, or a new PostgreSQL database when
+//! `TEST_DATABASE=postgres` and `TEST_POSTGRES_URL` are set), driven over HTTP.
+
+use reqwest::{Client, Response};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub const ADMIN: (&str, &str) = ("admin@demo.clinic", "demo-admin-password");
+pub const RECEPTIONIST: (&str, &str) = ("reception@demo.clinic", "demo-reception-password");
+pub const DOCTOR: (&str, &str) = ("doctor@demo.clinic", "demo-doctor-password");
+pub const PATIENT: (&str, &str) = ("patient@demo.clinic", "demo-patient-password");
+
+pub struct TestApp {
+    pub address: String,
+    child: Child,
+    logs: Arc<Mutex<Vec<String>>>,
+    _dir: TempDir,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        let unique = format!(
+            "telehealth-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        let path = std::env::temp_dir().join(unique);
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Self(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+pub fn using_postgres() -> bool {
+    std::env::var("TEST_DATABASE").as_deref() == Ok("postgres")
+}
+
+/// A database URL nobody else uses.
+pub async fn fresh_database_url(dir: &TempDir) -> String {
+    if !using_postgres() {
+        return format!("sqlite:{}/app.db?mode=rwc", dir.0.display());
+    }
+    use sqlx::Connection;
+    let base = std::env::var("TEST_POSTGRES_URL")
+        .expect("TEST_DATABASE=postgres needs TEST_POSTGRES_URL (postgres://user@host:port/db)");
+    let name = format!(
+        "t_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+    );
+    let mut conn = sqlx::PgConnection::connect(&base)
+        .await
+        .expect("connect to test postgres");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (prefix, _) = base
+        .rsplit_once('/')
+        .expect("postgres URL has a database part");
+    format!("{prefix}/{name}")
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
+    let dir = TempDir::new();
+    let database_url = fresh_database_url(&dir).await;
+    spawn_app_on(dir, database_url, env).await
+}
+
+pub async fn spawn_app_on(dir: TempDir, database_url: String, env: &[(&str, &str)]) -> TestApp {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_telehealth"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &database_url)
+        .env("APP_CONFIG_FILE", "/dev/null")
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("LEPTOS_OUTPUT_NAME", "telehealth")
+        .env("DEMO_MODE", "true")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().expect("start the app binary");
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    {
+        let logs = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(addr.to_owned());
+                }
+                logs.lock().unwrap().push(line);
+            }
+        });
+    }
+    {
+        let logs = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                logs.lock().unwrap().push(line);
+            }
+        });
+    }
+    let address = match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(address) => address,
+        Err(_) => {
+            let _ = child.kill();
+            panic!(
+                "app did not start; output:\n{}",
+                logs.lock().unwrap().join("\n")
+            );
+        }
+    };
+    TestApp {
+        address,
+        child,
+        logs,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// A client with its own cookie jar that never follows redirects.
+    pub fn client(&self) -> Client {
+        Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn call(&self, client: &Client, endpoint: &str, form: &[(&str, &str)]) -> Response {
+        client
+            .post(self.url(endpoint))
+            .form(form)
+            .send()
+            .await
+            .expect("request failed")
+    }
+
+    /// A client logged in as `who`.
+    pub async fn logged_in(&self, who: (&str, &str)) -> Client {
+        let client = self.client();
+        let response = self
+            .call(
+                &client,
+                "/api/auth/login",
+                &[("email", who.0), ("password", who.1)],
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            200,
+            "login as {} failed: {}",
+            who.0,
+            response.text().await.unwrap()
+        );
+        client
+    }
+
+    pub async fn me(&self, client: &Client) -> serde_json::Value {
+        let response = self.call(client, "/api/auth/me", &[]).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().join("\n")
+    }
+
+    /// Stops the process the way an orchestrator does, and waits for it.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        self.child.wait().unwrap()
+    }
+}
+
+/// The session cookie's `name=value`, as sent by the server.
+pub fn session_cookie(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("telehealth_session=") || v.starts_with("__Host-telehealth="))
+        .map(|v| v.split(';').next().unwrap().to_owned())
+}
+
+pub fn full_cookie_header(response: &Response) -> HashMap<String, String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|v| {
+            let name = v.split('=').next().unwrap().to_owned();
+            (name, v.to_owned())
+        })
+        .collect()
+}
+
+/// A cookie-less client that sends `cookie` verbatim, to replay an old session id.
+pub async fn me_with_cookie(app: &TestApp, cookie: &str) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .post(app.url("/api/auth/me"))
+        .header("cookie", cookie)
+        .form(&[("", "")][..0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}

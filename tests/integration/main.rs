@@ -1,0 +1,10 @@
+//! Integration tests. They run against SQLite by default and against PostgreSQL with
+//! `TEST_DATABASE=postgres TEST_POSTGRES_URL=postgres://…` (scripts/test.sh runs both).
+
+mod access;
+mod auth;
+mod cli;
+mod config_drift;
+mod hardening;
+mod helpers;
+mod users;
