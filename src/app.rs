@@ -68,6 +68,13 @@ pub fn App() -> impl IntoView {
         |_| async { crate::api::auth::current_user().await },
     );
     provide_context(Auth { me, login, logout });
+    // Effects only run in the browser: this marks the moment the page became interactive,
+    // which the browser tests wait for instead of sleeping.
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 
     view! {
         <Stylesheet id="leptos" href="/pkg/telehealth.css" />

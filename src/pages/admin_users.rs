@@ -145,12 +145,11 @@ fn UserForm(
         )
     });
     let last_error = move || {
-        let value = if is_edit {
+        if is_edit {
             update.value().get().and_then(Result::err)
         } else {
             create.value().get().and_then(Result::err)
-        };
-        value
+        }
     };
     // A field's problem is shown once something was typed into it, or after a submit attempt.
     let field_error = move |field: &'static str, typed: RwSignal<String>| {
@@ -229,7 +228,7 @@ fn UserForm(
     let pending = move || create.pending().get() || update.pending().get();
 
     view! {
-        <form class="user-form" on:submit=on_submit novalidate data-testid=if is_edit { "edit-user-form" } else { "new-user-form" }>
+        <form class="user-form" method="post" action=if is_edit { "/api/admin/users/update" } else { "/api/admin/users/create" } on:submit=on_submit novalidate data-testid=if is_edit { "edit-user-form" } else { "new-user-form" }>
             <TextField label="Email" name="email" value=email error=field_error("email", email) kind="email" />
             <div class="field">
                 <label for="field-role">"Role"</label>

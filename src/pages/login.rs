@@ -68,7 +68,7 @@ pub fn LoginPage() -> impl IntoView {
     view! {
         <section class="card narrow">
             <h1>"Log in"</h1>
-            <form on:submit=on_submit novalidate>
+            <form method="post" action="/api/auth/login" on:submit=on_submit novalidate>
                 <TextField label="Email" name="email" value=email error=email_field_error kind="email" autocomplete="username" />
                 <TextField label="Password" name="password" value=password error=password_error kind="password" autocomplete="current-password" />
                 <p class="error" role="alert" data-testid="login-error">{move || general_error.get()}</p>

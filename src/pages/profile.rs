@@ -65,7 +65,7 @@ fn PasswordForm(me: Me) -> impl IntoView {
                 {me.time_zone.map(|z| view! { <dt>"Time zone"</dt><dd>{z.to_string()}</dd> })}
             </dl>
             <h2>"Change password"</h2>
-            <form on:submit=on_submit novalidate>
+            <form method="post" action="/api/profile/password" on:submit=on_submit novalidate>
                 <TextField label="Current password" name="current_password" value=current error=current_error kind="password" autocomplete="current-password" />
                 <TextField label="New password" name="new_password" value=new error=new_error kind="password" autocomplete="new-password" />
                 <TextField label="Repeat new password" name="confirm_password" value=confirm error=confirm_error kind="password" autocomplete="new-password" />

@@ -11,6 +11,9 @@ enum Caller {
     Admin,
 }
 
+/// An endpoint, its form, and the status this caller must get.
+type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16);
+
 const CALLERS: [Caller; 5] = [
     Caller::Anonymous,
     Caller::Patient,
@@ -58,7 +61,7 @@ async fn every_server_function_answers_each_role_as_documented() {
     for caller in CALLERS {
         let client = client_for(&app, caller).await;
         let new_email = format!("new-{caller:?}@demo.clinic").to_lowercase();
-        let cases: Vec<(&str, Vec<(&str, &str)>, u16)> = vec![
+        let cases: Vec<Case> = vec![
             ("/api/auth/me", vec![], 200),
             ("/api/admin/users/list", vec![], admin_only(caller)),
             (
