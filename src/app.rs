@@ -2,9 +2,12 @@ use crate::api::auth::{Login, Logout};
 use crate::api::Me;
 use crate::components::nav::Nav;
 use crate::error::AppError;
-use crate::pages::{
-    admin_users::AdminUsersPage, home::HomePage, login::LoginPage, profile::ProfilePage,
-};
+use crate::pages::admin_users::AdminUsersPage;
+use crate::pages::home::HomePage;
+use crate::pages::login::LoginPage;
+use crate::pages::profile::ProfilePage;
+use crate::pages::zoom_admin::ZoomAdminPage;
+use crate::pages::zoom_doctor::ZoomDoctorPage;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -87,6 +90,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage />
                     <Route path=path!("/profile") view=ProfilePage />
                     <Route path=path!("/admin/users") view=AdminUsersPage />
+                    <Route path=path!("/admin/zoom") view=ZoomAdminPage />
+                    <Route path=path!("/zoom") view=ZoomDoctorPage />
                 </Routes>
             </main>
         </Router>

@@ -14,6 +14,10 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
 
+/// A faithful stand-in for Zoom's OAuth and Meetings API, for demo mode and tests.
+#[cfg(feature = "ssr")]
+pub mod zoom_sim;
+
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {

@@ -1,4 +1,5 @@
-//! The server binary: `telehealth` serves the app; `telehealth create-user …` adds an account.
+//! The server binary: `telehealth` serves the app; `create-user` adds an account;
+//! `generate-key` prints a new encryption key; `rotate-key` re-seals stored secrets.
 
 #[cfg(feature = "ssr")]
 #[tokio::main]
@@ -36,6 +37,21 @@ async fn main() -> std::process::ExitCode {
                 }
             }
         }
+        Some("generate-key") => {
+            let id = args.get(1).map(String::as_str).unwrap_or("k1");
+            println!("{}", telehealth::server::crypto::generate_key_spec(id));
+            ExitCode::SUCCESS
+        }
+        Some("rotate-key") => match cli::rotate_key(&settings).await {
+            Ok(message) => {
+                println!("{message}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("rotate-key failed: {error}");
+                ExitCode::FAILURE
+            }
+        },
         None | Some("serve") => {
             let leptos_options = match leptos_options() {
                 Ok(options) => options,
@@ -63,7 +79,7 @@ async fn main() -> std::process::ExitCode {
             }
         }
         Some(other) => {
-            eprintln!("unknown command {other:?}; commands: serve (default), create-user");
+            eprintln!("unknown command {other:?}; commands: serve (default), create-user, generate-key [id], rotate-key");
             ExitCode::from(2)
         }
     }

@@ -14,7 +14,7 @@ for (const role of Object.keys(homes) as Role[]) {
     await expect(page.getByTestId(`home-${role}`)).toBeVisible();
     await expect(page.getByRole('heading', { level: 1 })).toHaveText(homes[role]);
     await expect(page.getByTestId('who')).toContainText(accounts[role].email);
-    const usersLink = page.getByRole('link', { name: 'Users' });
+    const usersLink = page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users', exact: true });
     if (role === 'admin') await expect(usersLink).toBeVisible();
     else await expect(usersLink).toHaveCount(0);
   });

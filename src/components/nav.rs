@@ -22,11 +22,16 @@ pub fn Nav() -> impl IntoView {
                     auth.me.get().map(|me| match me {
                         Ok(Some(me)) => {
                             let is_admin = me.role == Role::Admin;
+                            let is_doctor = me.role == Role::Doctor;
                             view! {
                                 <nav aria-label="Main">
                                     <a href="/">"Home"</a>
                                     <Show when=move || is_admin>
                                         <a href="/admin/users">"Users"</a>
+                                        <a href="/admin/zoom">"Zoom settings"</a>
+                                    </Show>
+                                    <Show when=move || is_doctor>
+                                        <a href="/zoom">"Zoom"</a>
                                     </Show>
                                     <a href="/profile">"Profile"</a>
                                     <span class="who" data-testid="who">

@@ -6,12 +6,14 @@ mod names;
 mod password;
 mod role;
 mod timezone;
+mod zoom;
 
 pub use email::Email;
 pub use names::DisplayName;
 pub use password::NewPassword;
 pub use role::Role;
 pub use timezone::TimeZone;
+pub use zoom::{ZoomConnectionMode, ZoomIdentifier};
 
 /// Why a piece of input was rejected, phrased for the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

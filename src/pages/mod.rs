@@ -4,6 +4,8 @@ pub mod admin_users;
 pub mod home;
 pub mod login;
 pub mod profile;
+pub mod zoom_admin;
+pub mod zoom_doctor;
 
 use crate::api::Me;
 use crate::app::Auth;

@@ -88,3 +88,43 @@ impl CreateUser {
         }
     }
 }
+
+/// `telehealth rotate-key`: re-seals every stored secret under the current `ENCRYPTION_KEY`,
+/// reading old values with the keys in `ENCRYPTION_OLD_KEYS`. Safe to run while the app runs:
+/// each value is replaced only if it has not changed since it was read.
+pub async fn rotate_key(settings: &Settings) -> Result<String, String> {
+    let keyring = settings.keyring().map_err(|e| e.to_string())?;
+    let db = Db::connect(&settings.database_url)
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    let values = db
+        .sealed_values()
+        .await
+        .map_err(|e| format!("database: {e}"))?;
+    let total = values.len();
+    let (mut resealed, mut skipped) = (0usize, 0usize);
+    for item in values.iter().filter(|v| keyring.is_stale(&v.value)) {
+        let plain = keyring
+            .open(&item.value, item.purpose)
+            .map_err(|e| format!("{}.{} ({}): {e}", item.table, item.column, item.key))?;
+        use secrecy::ExposeSecret;
+        let fresh = keyring.seal(plain.expose_secret(), item.purpose);
+        if db
+            .replace_sealed(item, fresh)
+            .await
+            .map_err(|e| format!("database: {e}"))?
+        {
+            resealed += 1;
+        } else {
+            // Rewritten concurrently (a token refresh), hence already under the current key.
+            skipped += 1;
+        }
+        eprintln!("re-sealed {resealed} of {total} values");
+    }
+    db.close().await;
+    Ok(format!(
+        "{resealed} value(s) re-sealed under key {}, {skipped} changed meanwhile, {} already current",
+        keyring.current_key_id(),
+        total - resealed - skipped
+    ))
+}

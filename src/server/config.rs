@@ -84,6 +84,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Key for encrypting Zoom credentials at rest (used from the Zoom connection step on).
     pub encryption_key: Option<SecretString>,
+    /// Retired keys, still accepted for reading until `rotate-key` has re-sealed everything.
+    pub encryption_old_keys: Option<SecretString>,
     pub zoom_oauth_base_url: String,
     pub zoom_api_base_url: String,
 }
@@ -187,6 +189,7 @@ impl Settings {
                 None => file.log_format.unwrap_or(LogFormat::Pretty),
             },
             encryption_key: env("ENCRYPTION_KEY").map(SecretString::from),
+            encryption_old_keys: env("ENCRYPTION_OLD_KEYS").map(SecretString::from),
             zoom_oauth_base_url: env("ZOOM_OAUTH_BASE_URL")
                 .or(file.zoom_oauth_base_url)
                 .unwrap_or_else(|| "https://zoom.us".to_owned()),
@@ -194,6 +197,21 @@ impl Settings {
                 .or(file.zoom_api_base_url)
                 .unwrap_or_else(|| "https://api.zoom.us/v2".to_owned()),
         };
+        for (name, url) in [
+            ("ZOOM_OAUTH_BASE_URL", &settings.zoom_oauth_base_url),
+            ("ZOOM_API_BASE_URL", &settings.zoom_api_base_url),
+        ] {
+            let parsed = reqwest::Url::parse(url).map_err(|e| ConfigError::Invalid {
+                name,
+                reason: e.to_string(),
+            })?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(ConfigError::Invalid {
+                    name,
+                    reason: "must be an http(s) URL".into(),
+                });
+            }
+        }
         if settings.session_idle_timeout.is_zero() || settings.session_absolute_timeout.is_zero() {
             return Err(ConfigError::Invalid {
                 name: "SESSION_*_TIMEOUT_SECS",
@@ -201,6 +219,32 @@ impl Settings {
             });
         }
         Ok(settings)
+    }
+
+    /// The keys that seal secrets at rest. Demo mode may run without one (with a published
+    /// demo key, announced); anything else refuses to start, rather than store Zoom secrets
+    /// in plaintext or under a guessable key.
+    pub fn keyring(&self) -> Result<crate::server::crypto::Keyring, ConfigError> {
+        use crate::server::crypto::Keyring;
+        match (&self.encryption_key, self.demo_mode) {
+            (Some(key), _) => Keyring::new(key, self.encryption_old_keys.as_ref()).map_err(|e| {
+                ConfigError::Invalid {
+                    name: "ENCRYPTION_KEY",
+                    reason: e.to_string(),
+                }
+            }),
+            (None, true) => Ok(Keyring::demo()),
+            (None, false) => Err(ConfigError::Invalid {
+                name: "ENCRYPTION_KEY",
+                reason: "is required outside demo mode; create one with `telehealth generate-key`"
+                    .into(),
+            }),
+        }
+    }
+
+    /// Where Zoom sends the doctor back after consent; must be registered in the Zoom app.
+    pub fn oauth_redirect_url(&self) -> String {
+        format!("{}/api/zoom/callback", self.public_url)
     }
 
     pub fn uses_https(&self) -> bool {

@@ -3,7 +3,9 @@
 
 use crate::domain::{DisplayName, Email, NewPassword, Role, TimeZone};
 use crate::server::auth::password;
-use crate::server::persistence::{Db, NewUser, StoreError};
+use crate::server::crypto::Keyring;
+use crate::server::persistence::{Db, NewUser, StoreError, ZoomMode};
+use crate::server::video::zoom::PURPOSE_CLIENT_SECRET;
 
 pub struct DemoAccount {
     pub email: &'static str,
@@ -50,6 +52,9 @@ pub fn announce() {
     tracing::warn!("{bar}");
     tracing::warn!("DEMO MODE: demo accounts with published passwords are enabled.");
     tracing::warn!("Never use demo mode with real patient data.");
+    tracing::warn!(
+        "Zoom credentials are sealed with a published demo key unless ENCRYPTION_KEY is set."
+    );
     for account in &DEMO_ACCOUNTS {
         tracing::warn!(
             "  {:<13} {:<24} password: {}",
@@ -59,6 +64,30 @@ pub fn announce() {
         );
     }
     tracing::warn!("{bar}");
+}
+
+/// The simulator's pre-registered user-managed OAuth app (see `zoom_sim`).
+pub const DEMO_ZOOM_CLIENT_ID: &str = "demo-oauth-client";
+pub const DEMO_ZOOM_CLIENT_SECRET: &str = "demo-oauth-secret";
+
+/// Points a fresh demo install at the simulator's OAuth app, so Connect works at once.
+/// Settings an admin already saved are left alone.
+pub async fn seed_zoom_settings(db: &Db, keyring: &Keyring) -> Result<(), StoreError> {
+    if db.zoom_settings().await?.is_some() {
+        return Ok(());
+    }
+    let admin = db
+        .credentials_by_email(&Email::parse(DEMO_ACCOUNTS[0].email).expect("demo email parses"))
+        .await?;
+    let sealed = keyring.seal(DEMO_ZOOM_CLIENT_SECRET, PURPOSE_CLIENT_SECRET);
+    db.save_zoom_settings(
+        ZoomMode::UserOAuth,
+        DEMO_ZOOM_CLIENT_ID,
+        Some(sealed),
+        None,
+        admin.map(|(u, _)| u.id),
+    )
+    .await
 }
 
 /// Creates the demo accounts that do not exist yet; existing ones are left as they are.

@@ -91,7 +91,7 @@ pub async fn api_error_status(request: Request, next: Next) -> Response {
 
 /// Page routes and the roles that may open them. Pages are only views: the server functions
 /// behind them check again. Not listed → any logged-in user; `PUBLIC_PAGES` → anyone.
-const PAGE_ROLES: &[(&str, &[Role])] = &[("/admin", &[Role::Admin])];
+const PAGE_ROLES: &[(&str, &[Role])] = &[("/admin", &[Role::Admin]), ("/zoom", &[Role::Doctor])];
 const PUBLIC_PAGES: &[&str] = &[
     "/login",
     "/healthz",

@@ -4,11 +4,14 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod demo;
 pub mod http;
+pub mod oauth;
 pub mod persistence;
 pub mod startup;
 pub mod telemetry;
+pub mod video;
 
 use crate::error::AppError;
 use axum::extract::FromRef;
@@ -23,6 +26,8 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub leptos_options: LeptosOptions,
+    pub keyring: Arc<crypto::Keyring>,
+    pub video: Arc<dyn video::VideoProvider>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -4,7 +4,8 @@ use crate::app::{shell, App};
 use crate::server::auth::{password, session::Timeouts};
 use crate::server::config::Settings;
 use crate::server::persistence::{Db, DbSessionStore};
-use crate::server::{demo, http, AppState};
+use crate::server::video::zoom::ZoomProvider;
+use crate::server::{demo, http, oauth, AppState};
 use axum::http::{header, HeaderValue, Request};
 use axum::routing::get;
 use axum::Router;
@@ -23,6 +24,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 pub struct Application {
     listener: TcpListener,
+    shutdown: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
     router: Router,
     state: AppState,
 }
@@ -38,6 +40,10 @@ pub enum StartupError {
     },
     #[error("demo accounts: {0}")]
     Demo(String),
+    #[error("cannot listen for SIGTERM: {0}")]
+    Signal(String),
+    #[error("configuration: {0}")]
+    Config(#[from] crate::server::config::ConfigError),
 }
 
 impl Application {
@@ -45,26 +51,40 @@ impl Application {
         settings: Settings,
         leptos_options: LeptosOptions,
     ) -> Result<Self, StartupError> {
+        let keyring = Arc::new(settings.keyring()?);
         let db = Db::connect(&settings.database_url).await?;
         if settings.demo_mode {
             demo::announce();
             demo::seed_accounts(&db)
                 .await
                 .map_err(|e| StartupError::Demo(e.to_string()))?;
+            demo::seed_zoom_settings(&db, &keyring).await?;
         }
         let addr = leptos_options.site_addr;
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartupError::Bind { addr, source })?;
+        let video = Arc::new(ZoomProvider::new(
+            db.clone(),
+            keyring.clone(),
+            &settings.zoom_oauth_base_url,
+            &settings.zoom_api_base_url,
+        ));
         let state = AppState {
             db,
             settings: Arc::new(settings),
             leptos_options,
+            keyring,
+            video,
         };
         let router = router(state.clone());
         tokio::task::spawn_blocking(password::warm_up);
+        // Registered before anyone can learn our address: a SIGTERM that arrives right after
+        // start-up must still shut down gracefully rather than kill the process.
+        let shutdown = Box::pin(shutdown_signal(terminate_stream()?));
         Ok(Self {
             listener,
+            shutdown,
             router,
             state,
         })
@@ -82,7 +102,7 @@ impl Application {
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(self.shutdown)
             .await;
         housekeeping.abort();
         self.state.db.close().await;
@@ -112,6 +132,8 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(http::healthz))
         .route("/readyz", get(http::readyz))
+        .route("/api/zoom/authorize", get(oauth::authorize))
+        .route("/api/zoom/callback", get(oauth::callback))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
@@ -183,17 +205,17 @@ async fn housekeeping(state: AppState) {
     }
 }
 
-async fn shutdown_signal() {
+fn terminate_stream() -> Result<tokio::signal::unix::Signal, StartupError> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(|e| StartupError::Signal(e.to_string()))
+}
+
+async fn shutdown_signal(mut terminate: tokio::signal::unix::Signal) {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
     let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+        terminate.recv().await;
     };
     tokio::select! {
         _ = ctrl_c => {},

@@ -55,7 +55,12 @@ async fn create_user_makes_the_first_admin_of_a_real_install() {
     );
     assert!(!weak.status.success());
 
-    let app = spawn_app_on(dir, database_url, &[("DEMO_MODE", "false")]).await;
+    let app = spawn_app_on(
+        dir,
+        database_url,
+        &[("DEMO_MODE", "false"), ("ENCRYPTION_KEY", TEST_KEY)],
+    )
+    .await;
     let client = app
         .logged_in(("boss@clinic.example", "the first admin password"))
         .await;
@@ -70,6 +75,45 @@ async fn create_user_makes_the_first_admin_of_a_real_install() {
         .await;
     assert_eq!(demo.status(), 401);
     assert!(!app.logs().contains("DEMO MODE"));
+}
+
+const TEST_KEY: &str = "test-key:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+#[tokio::test]
+async fn outside_demo_mode_the_app_refuses_to_start_without_an_encryption_key() {
+    let dir = TempDir::new();
+    let database_url = fresh_database_url(&dir).await;
+    let output = Command::new(env!("CARGO_BIN_EXE_telehealth"))
+        .env_clear()
+        .env("DATABASE_URL", &database_url)
+        .env("APP_CONFIG_FILE", "/dev/null")
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("LEPTOS_OUTPUT_NAME", "telehealth")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(text.contains("ENCRYPTION_KEY"), "{text}");
+    assert!(!text.contains("listening on"));
+}
+
+#[tokio::test]
+async fn generate_key_prints_a_usable_key() {
+    let output = Command::new(env!("CARGO_BIN_EXE_telehealth"))
+        .args(["generate-key", "k2026"])
+        .env("DEMO_MODE", "true")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let key = String::from_utf8(output.stdout).unwrap();
+    let (id, material) = key.trim().split_once(':').unwrap();
+    assert_eq!(id, "k2026");
+    assert_eq!(material.len(), 44, "base64 of 32 bytes");
 }
 
 #[tokio::test]

@@ -7,11 +7,16 @@ mod audit;
 mod sessions;
 mod throttle;
 mod users;
+mod zoom;
 
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use sessions::DbSessionStore;
 pub use throttle::ThrottleScope;
 pub use users::{NewUser, UserRecord, UserUpdate};
+pub use zoom::{
+    AccountTokenRow, ConnectionRow, NewConnection, OAuthStateRow, SealedValue, ZoomMode,
+    ZoomSettingsRow,
+};
 
 use crate::server::config::{DatabaseBackend, DatabaseUrl};
 use sqlx::any::AnyPoolOptions;

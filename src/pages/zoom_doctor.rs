@@ -1,0 +1,90 @@
+use super::zoom_admin::{describe_connection, format_utc};
+use super::RequireRole;
+use crate::api::zoom::{my_zoom_status, CheckMyZoom, ConnectionState, DisconnectZoom, MyZoomView};
+use crate::domain::{Role, ZoomConnectionMode};
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn ZoomDoctorPage() -> impl IntoView {
+    view! { <RequireRole roles=&[Role::Doctor] content=|_| view! { <MyZoom /> } /> }
+}
+
+#[component]
+fn MyZoom() -> impl IntoView {
+    let disconnect = ServerAction::<DisconnectZoom>::new();
+    let check = ServerAction::<CheckMyZoom>::new();
+    let status = Resource::new(
+        move || (disconnect.version().get(), check.version().get()),
+        |_| my_zoom_status(),
+    );
+    let query = use_query_map();
+    let just_connected =
+        move || query.with(|q| q.get("connected").is_some()) && disconnect.version().get() == 0;
+    view! {
+        <section class="card">
+            <h1>"Your Zoom connection"</h1>
+            <Show when=just_connected>
+                <p class="success" role="status">"Zoom connected."</p>
+            </Show>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || status.get().map(|result| match result {
+                    Ok(view) => render(view, disconnect, check).into_any(),
+                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                })}
+            </Transition>
+            <p data-testid="check-result" role="status">
+                {move || check.value().get().map(|r| match r {
+                    Ok(account) => format!("Zoom answered: connected as {} ({}).", account.email, account.zoom_user_id),
+                    Err(error) => error.to_string(),
+                })}
+            </p>
+            {move || disconnect.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+        </section>
+    }
+}
+
+fn render(
+    view: MyZoomView,
+    disconnect: ServerAction<DisconnectZoom>,
+    check: ServerAction<CheckMyZoom>,
+) -> impl IntoView {
+    match view.mode {
+        None => {
+            view! { <p data-testid="zoom-status">"An administrator has not set up Zoom yet."</p> }
+                .into_any()
+        }
+        Some(ZoomConnectionMode::ServerToServer) => {
+            let text = match view.mapped_zoom_user {
+                Some(user) => format!("Your clinic connects Zoom for the whole account. Your visits are hosted by Zoom user {user}."),
+                None => "Your clinic connects Zoom for the whole account, but no Zoom user is assigned to you yet. Ask an administrator.".into(),
+            };
+            view! { <p data-testid="zoom-status">{text}</p> }.into_any()
+        }
+        Some(ZoomConnectionMode::UserOauth) => {
+            let connected = matches!(view.connection, ConnectionState::Connected { .. });
+            let needs_reconnect =
+                matches!(view.connection, ConnectionState::ReconnectNeeded { .. });
+            let since = match &view.connection {
+                ConnectionState::Connected { since, .. } => Some(format_utc(*since)),
+                _ => None,
+            };
+            let _ = since;
+            view! {
+                <p data-testid="zoom-status" class:error=needs_reconnect>{describe_connection(&view.connection)}</p>
+                <div class="buttons">
+                    {(!connected).then(|| view! {
+                        // rel=external: a full navigation to the server route, not a client-side route.
+                        <a class="button" href="/api/zoom/authorize" rel="external">
+                            {if needs_reconnect { "Reconnect Zoom" } else { "Connect Zoom" }}
+                        </a>
+                    })}
+                    {connected.then(|| view! {
+                        <button type="button" on:click=move |_| { check.dispatch(CheckMyZoom {}); }>"Check connection"</button>
+                        <button type="button" class="secondary" on:click=move |_| { disconnect.dispatch(DisconnectZoom {}); }>"Disconnect"</button>
+                    })}
+                </div>
+            }.into_any()
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! Encryption at rest for Zoom credentials and tokens: AES-256-GCM with a random 96-bit nonce
+//! per value. Every ciphertext names the key that sealed it (`v1.<key id>.<base64>`) so keys
+//! can be rotated: old keys stay configured for reading while `rotate-key` re-seals everything
+//! under the current one. The associated data binds a ciphertext to its purpose (table and
+//! column), so one stored secret cannot be swapped into another's place.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::HashMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    #[error("{0}")]
+    BadKey(String),
+    #[error("value was sealed with key {0:?}, which is not configured")]
+    UnknownKey(String),
+    #[error("stored value is not a sealed secret")]
+    Malformed,
+    #[error("stored value failed authentication (wrong key or tampered)")]
+    Tampered,
+}
+
+struct Key {
+    id: String,
+    cipher: Aes256Gcm,
+}
+
+pub struct Keyring {
+    current: Key,
+    all: HashMap<String, Aes256Gcm>,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Keyring(current={}, keys={})",
+            self.current.id,
+            self.all.len()
+        )
+    }
+}
+
+/// The key demo mode uses when none is configured. Public by nature: demo data is not secret.
+const DEMO_KEY: &str = "demo:ZGVtby1tb2RlLWtleS1ub3QtZm9yLXJlYWwtZGF0YSE=";
+
+fn parse_key(spec: &str) -> Result<Key, CryptoError> {
+    let (id, material) = spec.trim().split_once(':').ok_or_else(|| {
+        CryptoError::BadKey("a key is written <key id>:<base64 of 32 bytes>".into())
+    })?;
+    let valid_id = !id.is_empty()
+        && id.len() <= 32
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !valid_id {
+        return Err(CryptoError::BadKey(
+            "a key id is 1-32 letters, digits, '-' or '_'".into(),
+        ));
+    }
+    let bytes = STANDARD
+        .decode(material.trim())
+        .map_err(|_| CryptoError::BadKey(format!("key {id}: not valid base64")))?;
+    if bytes.len() != 32 {
+        return Err(CryptoError::BadKey(format!(
+            "key {id}: must be 32 bytes, got {}",
+            bytes.len()
+        )));
+    }
+    let cipher = Aes256Gcm::new_from_slice(&bytes)
+        .map_err(|_| CryptoError::BadKey(format!("key {id}: unusable")))?;
+    Ok(Key {
+        id: id.to_owned(),
+        cipher,
+    })
+}
+
+impl Keyring {
+    /// `current` seals and opens; `old` (comma-separated) only open, until rotation is done.
+    pub fn new(current: &SecretString, old: Option<&SecretString>) -> Result<Self, CryptoError> {
+        let current = parse_key(current.expose_secret())?;
+        let mut all = HashMap::new();
+        if let Some(old) = old {
+            for spec in old
+                .expose_secret()
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+            {
+                let key = parse_key(spec)?;
+                all.insert(key.id, key.cipher);
+            }
+        }
+        all.insert(current.id.clone(), current.cipher.clone());
+        Ok(Self { current, all })
+    }
+
+    pub fn demo() -> Self {
+        Self::new(&SecretString::from(DEMO_KEY), None).expect("the demo key is well-formed")
+    }
+
+    pub fn current_key_id(&self) -> &str {
+        &self.current.id
+    }
+
+    pub fn seal(&self, plaintext: &str, purpose: &str) -> String {
+        let mut nonce = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let sealed = self
+            .current
+            .cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: purpose.as_bytes(),
+                },
+            )
+            .expect("AES-GCM encryption of an in-memory value cannot fail");
+        let mut blob = nonce.to_vec();
+        blob.extend_from_slice(&sealed);
+        format!("v1.{}.{}", self.current.id, URL_SAFE_NO_PAD.encode(blob))
+    }
+
+    pub fn open(&self, sealed: &str, purpose: &str) -> Result<SecretString, CryptoError> {
+        let mut parts = sealed.splitn(3, '.');
+        let (Some("v1"), Some(key_id), Some(body)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(CryptoError::Malformed);
+        };
+        let cipher = self
+            .all
+            .get(key_id)
+            .ok_or_else(|| CryptoError::UnknownKey(key_id.to_owned()))?;
+        let blob = URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| CryptoError::Malformed)?;
+        if blob.len() < 12 + 16 {
+            return Err(CryptoError::Malformed);
+        }
+        let (nonce, ciphertext) = blob.split_at(12);
+        let plain = cipher
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: ciphertext,
+                    aad: purpose.as_bytes(),
+                },
+            )
+            .map_err(|_| CryptoError::Tampered)?;
+        String::from_utf8(plain)
+            .map(SecretString::from)
+            .map_err(|_| CryptoError::Malformed)
+    }
+
+    /// True when `sealed` was not sealed with the current key.
+    pub fn is_stale(&self, sealed: &str) -> bool {
+        sealed.split('.').nth(1) != Some(self.current.id.as_str())
+    }
+}
+
+/// A fresh random key in configuration format, for `telehealth generate-key`.
+pub fn generate_key_spec(id: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("{id}:{}", STANDARD.encode(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring(current: &str, old: Option<&str>) -> Keyring {
+        Keyring::new(
+            &SecretString::from(current.to_owned()),
+            old.map(|o| SecretString::from(o.to_owned())).as_ref(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn seals_and_opens_with_the_same_purpose_only() {
+        let keys = ring(&generate_key_spec("k1"), None);
+        let sealed = keys.seal("refresh-token-value", "zoom_connections.refresh_token");
+        assert!(sealed.starts_with("v1.k1."));
+        assert!(!sealed.contains("refresh-token-value"));
+        assert_eq!(
+            keys.open(&sealed, "zoom_connections.refresh_token")
+                .unwrap()
+                .expose_secret(),
+            "refresh-token-value"
+        );
+        assert!(matches!(
+            keys.open(&sealed, "zoom_settings.client_secret"),
+            Err(CryptoError::Tampered)
+        ));
+    }
+
+    #[test]
+    fn the_same_value_seals_differently_each_time() {
+        let keys = ring(&generate_key_spec("k1"), None);
+        assert_ne!(keys.seal("x", "p"), keys.seal("x", "p"));
+    }
+
+    #[test]
+    fn old_keys_open_and_rotation_is_detected() {
+        let old_spec = generate_key_spec("old");
+        let old = ring(&old_spec, None);
+        let sealed = old.seal("secret", "p");
+        let rotated = ring(&generate_key_spec("new"), Some(&old_spec));
+        assert!(rotated.is_stale(&sealed));
+        assert_eq!(
+            rotated.open(&sealed, "p").unwrap().expose_secret(),
+            "secret"
+        );
+        let resealed = rotated.seal("secret", "p");
+        assert!(!rotated.is_stale(&resealed));
+        let without_old = ring(&generate_key_spec("new"), None);
+        assert!(matches!(
+            without_old.open(&sealed, "p"),
+            Err(CryptoError::UnknownKey(_))
+        ));
+    }
+
+    #[test]
+    fn tampering_and_bad_keys_are_refused() {
+        let keys = ring(&generate_key_spec("k1"), None);
+        let mut sealed = keys.seal("secret", "p");
+        sealed.pop();
+        sealed.push(if sealed.ends_with('A') { 'B' } else { 'A' });
+        assert!(keys.open(&sealed, "p").is_err());
+        assert!(keys.open("plaintext", "p").is_err());
+        for bad in ["nokey", "k1:short", "bad id:AAAA", ":AAAA"] {
+            assert!(
+                Keyring::new(&SecretString::from(bad), None).is_err(),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The provider layer: what the app needs from a video service, independent of which one.
+//! Zoom is the first backend (`zoom`); another would implement `VideoProvider` and be chosen
+//! at startup, with no change to the server functions that call it.
+
+pub mod zoom;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+
+/// The app user a meeting belongs to (a doctor). The provider maps it to its own account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostId(pub i64);
+
+/// What the admin's "Test connection" reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionReport {
+    /// Who the provider says we are, e.g. "account demo-account" or "client demo-oauth-client".
+    pub connected_as: String,
+    pub elapsed_ms: u64,
+}
+
+/// The provider account behind a host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostAccount {
+    pub provider_user_id: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct MeetingSpec {
+    pub topic: String,
+    /// Carries our marker so a meeting can be recognised after an unclear failure.
+    pub agenda: String,
+    pub start: DateTime<Utc>,
+    pub duration_minutes: u32,
+    pub time_zone: String,
+    pub passcode: SecretString,
+}
+
+#[derive(Debug, Clone)]
+pub struct CreatedMeeting {
+    pub meeting_id: i64,
+    pub uuid: Option<String>,
+    /// Contains the passcode: only for the patient, the doctor and admins.
+    pub join_url: SecretString,
+    pub waiting_room: bool,
+    pub join_before_host: bool,
+    pub passcode_held: bool,
+}
+
+/// Why a provider call failed, in terms a caller can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    #[error("the video provider is not configured")]
+    NotConfigured,
+    #[error("this doctor has no video account connected")]
+    NotConnected,
+    #[error("the connection was revoked or expired; the doctor must reconnect")]
+    ReconnectNeeded,
+    #[error("the provider refused the app credentials")]
+    BadCredentials,
+    #[error("the provider grant lacks scopes: {}", .0.join(", "))]
+    MissingScopes(Vec<String>),
+    #[error("not found at the provider")]
+    NotFound,
+    #[error("rate limited by the provider")]
+    RateLimited {
+        /// Unix time after which a retry makes sense, when the provider said.
+        retry_at: Option<i64>,
+        /// The per-host daily quota is exhausted (resets at 00:00 UTC for Zoom).
+        daily: bool,
+    },
+    #[error("the provider refused the request: {0}")]
+    Rejected(String),
+    #[error("the provider is unreachable or failing: {0}")]
+    Unavailable(String),
+}
+
+impl ProviderError {
+    /// Worth retrying later without anyone changing anything.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            ProviderError::RateLimited { .. } | ProviderError::Unavailable(_)
+        )
+    }
+}
+
+#[async_trait]
+pub trait VideoProvider: Send + Sync + std::fmt::Debug + 'static {
+    /// Checks the configured app credentials against the provider now.
+    async fn test_connection(&self) -> Result<ConnectionReport, ProviderError>;
+
+    /// The URL a doctor's browser is sent to for consent (user-level OAuth), or `None` when
+    /// the provider is configured for account-level access and doctors need not connect.
+    async fn authorization_url(
+        &self,
+        state: &str,
+        code_challenge: &str,
+        redirect_uri: &str,
+    ) -> Result<Option<String>, ProviderError>;
+
+    /// Exchanges the code from the consent redirect and stores the grant for `host`.
+    async fn complete_connection(
+        &self,
+        host: HostId,
+        code: &str,
+        code_verifier: &SecretString,
+        redirect_uri: &str,
+    ) -> Result<HostAccount, ProviderError>;
+
+    /// Confirms the host's connection works now (refreshing tokens if needed).
+    async fn check_host(&self, host: HostId) -> Result<HostAccount, ProviderError>;
+
+    /// Revokes the host's grant at the provider and forgets it here.
+    async fn disconnect(&self, host: HostId) -> Result<(), ProviderError>;
+
+    async fn create_meeting(
+        &self,
+        host: HostId,
+        spec: &MeetingSpec,
+    ) -> Result<CreatedMeeting, ProviderError>;
+
+    async fn update_meeting(
+        &self,
+        host: HostId,
+        meeting_id: i64,
+        spec: &MeetingSpec,
+    ) -> Result<(), ProviderError>;
+
+    async fn delete_meeting(&self, host: HostId, meeting_id: i64) -> Result<(), ProviderError>;
+
+    /// A fresh host start link, fetched at the moment it is needed and never stored.
+    async fn start_link(
+        &self,
+        host: HostId,
+        meeting_id: i64,
+    ) -> Result<SecretString, ProviderError>;
+}

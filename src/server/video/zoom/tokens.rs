@@ -1,0 +1,256 @@
+//! Token lifecycle. Zoom rotates refresh tokens: the moment a refresh succeeds, the old refresh
+//! token is dead. Two refreshes racing therefore kill the grant, so there is at most one
+//! refresh in flight per grant across every request and every app instance:
+//! - within a process, a per-grant async mutex queues callers;
+//! - across processes, the refresher first claims a short lease on the database row (an
+//!   UPDATE guarded by the row's `version`), and commits the new tokens with compare-and-swap
+//!   on that same version *before* using them. Everyone else waits for the version to move.
+//!
+//! On `invalid_grant` the stored row is read again: another instance may have rotated it.
+
+use super::api::ZoomError;
+use super::{
+    store_error, AppSettings, ZoomProvider, PURPOSE_ACCESS, PURPOSE_ACCOUNT_ACCESS, PURPOSE_REFRESH,
+};
+use crate::server::persistence::now_unix;
+use crate::server::video::{HostId, ProviderError};
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Renew user tokens this long before Zoom's expiry, so a request never starts with a token
+/// that dies mid-flight.
+const USER_REFRESH_AHEAD_SECS: i64 = 120;
+/// The account token is shared by everything; renewed only within 5 minutes of expiry.
+const ACCOUNT_REFRESH_AHEAD_SECS: i64 = 300;
+/// Longer than a refresh can take (the HTTP timeout is 15 s); a crashed refresher's lease lapses.
+const LEASE_SECS: i64 = 30;
+const WAIT_FOR_OTHER_REFRESHER: Duration = Duration::from_secs(35);
+const POLL: Duration = Duration::from_millis(100);
+
+#[derive(Debug, Default)]
+pub(super) struct TokenLocks {
+    per_host: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
+    account: tokio::sync::Mutex<()>,
+}
+
+impl TokenLocks {
+    fn for_host(&self, host: HostId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self
+            .per_host
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        map.entry(host.0).or_default().clone()
+    }
+}
+
+impl ZoomProvider {
+    /// A usable access token for the doctor's own grant, its version, and the user to act as.
+    /// `rejected_version`: Zoom refused the token of that version, so it must not be reused.
+    pub(super) async fn user_token(
+        &self,
+        settings: &AppSettings,
+        host: HostId,
+        rejected_version: Option<i64>,
+    ) -> Result<(SecretString, i64, String), ProviderError> {
+        let lock = self.tokens.for_host(host);
+        let _queued = lock.lock().await;
+        let deadline = Instant::now() + WAIT_FOR_OTHER_REFRESHER;
+        loop {
+            let row = self
+                .db
+                .zoom_connection(host.0)
+                .await
+                .map_err(store_error)?
+                .ok_or(ProviderError::NotConnected)?;
+            if row.reconnect_needed {
+                return Err(ProviderError::ReconnectNeeded);
+            }
+            let now = now_unix();
+            let rejected = rejected_version.is_some_and(|v| v >= row.version);
+            if !rejected && row.access_expires_at - USER_REFRESH_AHEAD_SECS > now {
+                let token = self
+                    .keyring
+                    .open(&row.access_token_enc, PURPOSE_ACCESS)
+                    .map_err(store_error)?;
+                return Ok((token, row.version, "me".to_owned()));
+            }
+            let claimed = row.refresh_lease_until < now
+                && self
+                    .db
+                    .claim_refresh_lease(host.0, row.version, LEASE_SECS)
+                    .await
+                    .map_err(store_error)?;
+            if !claimed {
+                if Instant::now() > deadline {
+                    return Err(ProviderError::Unavailable(
+                        "waiting for a Zoom token refresh timed out".into(),
+                    ));
+                }
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+
+            let refresh_token = self
+                .keyring
+                .open(&row.refresh_token_enc, PURPOSE_REFRESH)
+                .map_err(store_error)?;
+            match self.api.refresh(&settings.creds, &refresh_token).await {
+                Ok(grant) => {
+                    let Some(new_refresh) = grant.refresh_token else {
+                        self.db
+                            .release_refresh_lease(host.0, row.version)
+                            .await
+                            .map_err(store_error)?;
+                        return Err(ProviderError::Unavailable(
+                            "Zoom issued no refresh token".into(),
+                        ));
+                    };
+                    // Committed before use: if we crashed after using the new access token
+                    // without storing the new refresh token, the grant would be lost.
+                    let committed = self
+                        .db
+                        .commit_refresh(
+                            host.0,
+                            row.version,
+                            self.keyring
+                                .seal(grant.access_token.expose_secret(), PURPOSE_ACCESS),
+                            self.keyring
+                                .seal(new_refresh.expose_secret(), PURPOSE_REFRESH),
+                            now_unix() + grant.expires_in,
+                            &grant.scope,
+                        )
+                        .await
+                        .map_err(store_error)?;
+                    if !committed {
+                        // The doctor reconnected meanwhile; the newer grant wins.
+                        continue;
+                    }
+                    tracing::info!(
+                        host = host.0,
+                        version = row.version + 1,
+                        "Zoom tokens rotated"
+                    );
+                    return Ok((grant.access_token, row.version + 1, "me".to_owned()));
+                }
+                Err(ZoomError::InvalidGrant(_)) => {
+                    let current = self.db.zoom_connection(host.0).await.map_err(store_error)?;
+                    if current.as_ref().is_some_and(|c| c.version != row.version) {
+                        continue;
+                    }
+                    self.db
+                        .mark_reconnect_needed(
+                            host.0,
+                            row.version,
+                            "Zoom no longer accepts this connection",
+                        )
+                        .await
+                        .map_err(store_error)?;
+                    tracing::warn!(
+                        host = host.0,
+                        "Zoom refused the refresh token; reconnect needed"
+                    );
+                    return Err(ProviderError::ReconnectNeeded);
+                }
+                Err(other) => {
+                    self.db
+                        .release_refresh_lease(host.0, row.version)
+                        .await
+                        .map_err(store_error)?;
+                    return Err(other.into());
+                }
+            }
+        }
+    }
+
+    /// The Server-to-Server account token shared by every request and instance.
+    pub(super) async fn account_token(
+        &self,
+        settings: &AppSettings,
+        rejected_version: Option<i64>,
+    ) -> Result<(SecretString, i64), ProviderError> {
+        let (token, version, _) = self.account_token_full(settings, rejected_version).await?;
+        Ok((token, version))
+    }
+
+    pub(super) async fn account_token_scope(
+        &self,
+        settings: &AppSettings,
+    ) -> Result<String, ProviderError> {
+        let (_, _, scope) = self.account_token_full(settings, None).await?;
+        Ok(scope)
+    }
+
+    async fn account_token_full(
+        &self,
+        settings: &AppSettings,
+        rejected_version: Option<i64>,
+    ) -> Result<(SecretString, i64, String), ProviderError> {
+        let account_id = settings
+            .account_id
+            .clone()
+            .ok_or(ProviderError::NotConfigured)?;
+        let _queued = self.tokens.account.lock().await;
+        let deadline = Instant::now() + WAIT_FOR_OTHER_REFRESHER;
+        loop {
+            let row = self.db.account_token().await.map_err(store_error)?;
+            let now = now_unix();
+            let rejected = rejected_version.is_some_and(|v| v >= row.version);
+            if let Some(sealed) = &row.access_token_enc {
+                if !rejected && row.expires_at - ACCOUNT_REFRESH_AHEAD_SECS > now {
+                    let token = self
+                        .keyring
+                        .open(sealed, PURPOSE_ACCOUNT_ACCESS)
+                        .map_err(store_error)?;
+                    return Ok((token, row.version, row.scope.clone().unwrap_or_default()));
+                }
+            }
+            let claimed = row.lease_until < now
+                && self
+                    .db
+                    .claim_account_token_lease(row.version, LEASE_SECS)
+                    .await
+                    .map_err(store_error)?;
+            if !claimed {
+                if Instant::now() > deadline {
+                    return Err(ProviderError::Unavailable(
+                        "waiting for a Zoom account token timed out".into(),
+                    ));
+                }
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+            match self.api.account_token(&settings.creds, &account_id).await {
+                Ok(grant) => {
+                    let committed = self
+                        .db
+                        .commit_account_token(
+                            row.version,
+                            self.keyring
+                                .seal(grant.access_token.expose_secret(), PURPOSE_ACCOUNT_ACCESS),
+                            now_unix() + grant.expires_in,
+                            &grant.scope,
+                        )
+                        .await
+                        .map_err(store_error)?;
+                    if !committed {
+                        continue;
+                    }
+                    tracing::info!(version = row.version + 1, "Zoom account token renewed");
+                    return Ok((grant.access_token, row.version + 1, grant.scope));
+                }
+                Err(error) => {
+                    self.db
+                        .release_account_token_lease(row.version)
+                        .await
+                        .map_err(store_error)?;
+                    return Err(match error {
+                        ZoomError::InvalidGrant(_) => ProviderError::BadCredentials,
+                        other => other.into(),
+                    });
+                }
+            }
+        }
+    }
+}
