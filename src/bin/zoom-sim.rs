@@ -1,0 +1,4 @@
+#[cfg(feature = "ssr")]
+fn main() {}
+#[cfg(not(feature = "ssr"))]
+fn main() {}

@@ -1,0 +1,1 @@
+//! Zoom simulator (being written).
