@@ -8,3 +8,4 @@ mod config_drift;
 mod hardening;
 mod helpers;
 mod users;
+mod zoom_access;
