@@ -88,6 +88,8 @@ pub struct Settings {
     pub encryption_old_keys: Option<SecretString>,
     pub zoom_oauth_base_url: String,
     pub zoom_api_base_url: String,
+    /// How long a doctor has to finish Zoom's consent page (default 10 minutes).
+    pub oauth_state_ttl: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -113,6 +115,7 @@ struct FileLayer {
     log_format: Option<LogFormat>,
     zoom_oauth_base_url: Option<String>,
     zoom_api_base_url: Option<String>,
+    oauth_state_ttl_secs: Option<u64>,
 }
 
 pub const DEFAULT_CONFIG_FILE: &str = "telehealth.toml";
@@ -196,6 +199,9 @@ impl Settings {
             zoom_api_base_url: env("ZOOM_API_BASE_URL")
                 .or(file.zoom_api_base_url)
                 .unwrap_or_else(|| "https://api.zoom.us/v2".to_owned()),
+            oauth_state_ttl: Duration::from_secs(
+                parse_env(&env, "OAUTH_STATE_TTL_SECS")?.or(file.oauth_state_ttl_secs).unwrap_or(600),
+            ),
         };
         for (name, url) in [
             ("ZOOM_OAUTH_BASE_URL", &settings.zoom_oauth_base_url),

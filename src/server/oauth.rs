@@ -23,7 +23,6 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tower_sessions::Session;
 
-const STATE_TTL_SECS: i64 = 600;
 const SESSION_TAG: &str = "oauth_tag";
 
 fn random_token() -> String {
@@ -135,7 +134,7 @@ pub async fn authorize(State(state): State<AppState>, session: Session) -> Respo
             user.id,
             &sha256_b64(&tag),
             state.keyring.seal(&verifier, PURPOSE_OAUTH_VERIFIER),
-            STATE_TTL_SECS,
+            state.settings.oauth_state_ttl.as_secs() as i64,
         )
         .await;
     if let Err(error) = stored {
