@@ -200,7 +200,9 @@ impl Settings {
                 .or(file.zoom_api_base_url)
                 .unwrap_or_else(|| "https://api.zoom.us/v2".to_owned()),
             oauth_state_ttl: Duration::from_secs(
-                parse_env(&env, "OAUTH_STATE_TTL_SECS")?.or(file.oauth_state_ttl_secs).unwrap_or(600),
+                parse_env(&env, "OAUTH_STATE_TTL_SECS")?
+                    .or(file.oauth_state_ttl_secs)
+                    .unwrap_or(600),
             ),
         };
         for (name, url) in [

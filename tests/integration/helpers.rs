@@ -258,7 +258,10 @@ pub async fn me_with_cookie(app: &TestApp, cookie: &str) -> serde_json::Value {
 /// The decoded value of `name` in a URL's query string.
 pub fn query_value(url: &str, name: &str) -> Option<String> {
     let parsed = reqwest::Url::parse(url).ok()?;
-    parsed.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    parsed
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// Whether `needle` appears anywhere in the database: every byte of the SQLite files, or every
@@ -266,7 +269,9 @@ pub fn query_value(url: &str, name: &str) -> Option<String> {
 pub async fn database_contains(app: &TestApp, needle: &str) -> bool {
     if using_postgres() {
         use sqlx::{Connection, Row};
-        let mut conn = sqlx::PgConnection::connect(&app.database_url).await.unwrap();
+        let mut conn = sqlx::PgConnection::connect(&app.database_url)
+            .await
+            .unwrap();
         let columns = sqlx::query(
             "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
              WHERE table_schema = 'public' AND data_type IN ('text', 'character varying')",
@@ -277,16 +282,28 @@ pub async fn database_contains(app: &TestApp, needle: &str) -> bool {
         for column in columns {
             let (table, col): (String, String) = (column.get("t"), column.get("c"));
             let sql = format!("SELECT COUNT(*) AS n FROM \"{table}\" WHERE \"{col}\" LIKE $1");
-            let n: i64 = sqlx::query(&sql).bind(format!("%{needle}%")).fetch_one(&mut conn).await.unwrap().get("n");
+            let n: i64 = sqlx::query(&sql)
+                .bind(format!("%{needle}%"))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+                .get("n");
             if n > 0 {
                 return true;
             }
         }
         false
     } else {
-        let path = app.database_url.trim_start_matches("sqlite:").split('?').next().unwrap().to_owned();
+        let path = app
+            .database_url
+            .trim_start_matches("sqlite:")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_owned();
         [path.clone(), format!("{path}-wal")].iter().any(|file| {
-            std::fs::read(file).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            std::fs::read(file)
+                .is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle.as_bytes()))
         })
     }
 }

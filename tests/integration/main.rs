@@ -7,5 +7,7 @@ mod cli;
 mod config_drift;
 mod hardening;
 mod helpers;
+mod sim;
 mod users;
 mod zoom_access;
+mod zoom_connection;

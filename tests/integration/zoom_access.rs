@@ -4,7 +4,10 @@
 use crate::helpers::*;
 use serde_json::Value;
 
-const CLOSED: [(&str, &str); 2] = [("ZOOM_OAUTH_BASE_URL", "http://127.0.0.1:9"), ("ZOOM_API_BASE_URL", "http://127.0.0.1:9/v2")];
+const CLOSED: [(&str, &str); 2] = [
+    ("ZOOM_OAUTH_BASE_URL", "http://127.0.0.1:9"),
+    ("ZOOM_API_BASE_URL", "http://127.0.0.1:9/v2"),
+];
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Caller {
@@ -35,30 +38,84 @@ fn only(caller: Caller, allowed: Caller, ok: u16) -> u16 {
 
 async fn doctor_id(app: &TestApp) -> String {
     let admin = app.logged_in(ADMIN).await;
-    let users: Value = app.call(&admin, "/api/admin/users/list", &[]).await.json().await.unwrap();
-    users.as_array().unwrap().iter().find(|u| u["email"] == DOCTOR.0).unwrap()["id"].to_string()
+    let users: Value = app
+        .call(&admin, "/api/admin/users/list", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == DOCTOR.0)
+        .unwrap()["id"]
+        .to_string()
 }
+
+/// Method, endpoint, form, and the status this caller must get.
+type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, u16);
 
 #[tokio::test]
 async fn zoom_server_functions_answer_each_role_as_documented() {
     let app = spawn_app_with(&CLOSED).await;
     let doctor = doctor_id(&app).await;
-    for caller in [Caller::Anonymous, Caller::Patient, Caller::Receptionist, Caller::Doctor, Caller::Admin] {
+    for caller in [
+        Caller::Anonymous,
+        Caller::Patient,
+        Caller::Receptionist,
+        Caller::Doctor,
+        Caller::Admin,
+    ] {
         let client = client_for(&app, caller).await;
-        let cases: Vec<(&str, &str, Vec<(&str, &str)>, u16)> = vec![
-            ("POST", "/api/admin/zoom/settings", vec![], only(caller, Caller::Admin, 200)),
+        let cases: Vec<Case> = vec![
+            (
+                "POST",
+                "/api/admin/zoom/settings",
+                vec![],
+                only(caller, Caller::Admin, 200),
+            ),
             (
                 "POST",
                 "/api/admin/zoom/settings/save",
-                vec![("mode", "user_oauth"), ("client_id", "demo-oauth-client"), ("client_secret", "demo-oauth-secret")],
+                vec![
+                    ("mode", "user_oauth"),
+                    ("client_id", "demo-oauth-client"),
+                    ("client_secret", "demo-oauth-secret"),
+                ],
                 only(caller, Caller::Admin, 200),
             ),
-            ("PUT", "/api/admin/zoom/test-connection", vec![], only(caller, Caller::Admin, 200)),
-            ("POST", "/api/admin/zoom/map-doctor", vec![("doctor_id", &doctor), ("zoom_user", "doctor@demo.clinic")], only(caller, Caller::Admin, 200)),
-            ("POST", "/api/zoom/status", vec![], only(caller, Caller::Doctor, 200)),
+            (
+                "PUT",
+                "/api/admin/zoom/test-connection",
+                vec![],
+                only(caller, Caller::Admin, 200),
+            ),
+            (
+                "POST",
+                "/api/admin/zoom/map-doctor",
+                vec![("doctor_id", &doctor), ("zoom_user", "doctor@demo.clinic")],
+                only(caller, Caller::Admin, 200),
+            ),
+            (
+                "POST",
+                "/api/zoom/status",
+                vec![],
+                only(caller, Caller::Doctor, 200),
+            ),
             // Not connected yet: 409 proves the role check let the doctor through.
-            ("POST", "/api/zoom/check", vec![], only(caller, Caller::Doctor, 409)),
-            ("POST", "/api/zoom/disconnect", vec![], only(caller, Caller::Doctor, 200)),
+            (
+                "POST",
+                "/api/zoom/check",
+                vec![],
+                only(caller, Caller::Doctor, 409),
+            ),
+            (
+                "POST",
+                "/api/zoom/disconnect",
+                vec![],
+                only(caller, Caller::Doctor, 200),
+            ),
         ];
         for (method, endpoint, form, expected) in cases {
             let request = match method {
@@ -70,10 +127,26 @@ async fn zoom_server_functions_answer_each_role_as_documented() {
             let body = response.text().await.unwrap();
             assert_eq!(status, expected, "{caller:?} {method} {endpoint}: {body}");
         }
-        let authorize = client.get(app.url("/api/zoom/authorize")).send().await.unwrap();
-        assert_eq!(authorize.status().as_u16(), only(caller, Caller::Doctor, 303), "{caller:?} authorize");
-        let callback = client.get(app.url("/api/zoom/callback?code=x&state=y")).send().await.unwrap();
-        assert_eq!(callback.status().as_u16(), only(caller, Caller::Doctor, 400), "{caller:?} callback");
+        let authorize = client
+            .get(app.url("/api/zoom/authorize"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            authorize.status().as_u16(),
+            only(caller, Caller::Doctor, 303),
+            "{caller:?} authorize"
+        );
+        let callback = client
+            .get(app.url("/api/zoom/callback?code=x&state=y"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            callback.status().as_u16(),
+            only(caller, Caller::Doctor, 400),
+            "{caller:?} callback"
+        );
     }
 }
 
@@ -81,9 +154,15 @@ async fn zoom_server_functions_answer_each_role_as_documented() {
 async fn test_connection_is_a_put_and_says_when_zoom_is_unreachable() {
     let app = spawn_app_with(&CLOSED).await;
     let admin = app.logged_in(ADMIN).await;
-    let as_post = app.call(&admin, "/api/admin/zoom/test-connection", &[]).await;
+    let as_post = app
+        .call(&admin, "/api/admin/zoom/test-connection", &[])
+        .await;
     assert!(!as_post.status().is_success());
-    let response = admin.put(app.url("/api/admin/zoom/test-connection")).send().await.unwrap();
+    let response = admin
+        .put(app.url("/api/admin/zoom/test-connection"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let outcome: Value = response.json().await.unwrap();
     assert_eq!(outcome["outcome"], "unreachable", "{outcome}");
@@ -93,19 +172,33 @@ async fn test_connection_is_a_put_and_says_when_zoom_is_unreachable() {
 async fn the_authorize_url_carries_state_and_an_s256_challenge() {
     let app = spawn_app_with(&CLOSED).await;
     let doctor = app.logged_in(DOCTOR).await;
-    let first = doctor.get(app.url("/api/zoom/authorize")).send().await.unwrap();
+    let first = doctor
+        .get(app.url("/api/zoom/authorize"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(first.status(), 303);
     assert_eq!(first.headers()["cache-control"], "no-store");
     let location = first.headers()["location"].to_str().unwrap().to_owned();
-    assert!(location.starts_with("http://127.0.0.1:9/oauth/authorize?response_type=code&client_id=demo-oauth-client"), "{location}");
+    assert!(
+        location.starts_with(
+            "http://127.0.0.1:9/oauth/authorize?response_type=code&client_id=demo-oauth-client"
+        ),
+        "{location}"
+    );
     assert!(location.contains("code_challenge_method=S256"));
     assert!(location.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A3000%2Fapi%2Fzoom%2Fcallback"));
     let state = query_value(&location, "state").unwrap();
     let challenge = query_value(&location, "code_challenge").unwrap();
     assert_eq!(state.len(), 43);
     assert_eq!(challenge.len(), 43);
-    let second = doctor.get(app.url("/api/zoom/authorize")).send().await.unwrap();
-    let second_state = query_value(second.headers()["location"].to_str().unwrap(), "state").unwrap();
+    let second = doctor
+        .get(app.url("/api/zoom/authorize"))
+        .send()
+        .await
+        .unwrap();
+    let second_state =
+        query_value(second.headers()["location"].to_str().unwrap(), "state").unwrap();
     assert_ne!(state, second_state, "every attempt gets its own state");
 }
 
@@ -113,19 +206,41 @@ async fn the_authorize_url_carries_state_and_an_s256_challenge() {
 async fn a_tampered_or_missing_state_is_refused() {
     let app = spawn_app_with(&CLOSED).await;
     let doctor = app.logged_in(DOCTOR).await;
-    let location = doctor.get(app.url("/api/zoom/authorize")).send().await.unwrap().headers()["location"]
+    let location = doctor
+        .get(app.url("/api/zoom/authorize"))
+        .send()
+        .await
+        .unwrap()
+        .headers()["location"]
         .to_str()
         .unwrap()
         .to_owned();
     let state = query_value(&location, "state").unwrap();
     let mut tampered = state.clone();
     tampered.replace_range(0..1, if state.starts_with('A') { "B" } else { "A" });
-    for query in [format!("code=abc&state={tampered}"), "code=abc".to_owned(), "code=abc&state=".to_owned()] {
-        let response = doctor.get(app.url(&format!("/api/zoom/callback?{query}"))).send().await.unwrap();
+    for query in [
+        format!("code=abc&state={tampered}"),
+        "code=abc".to_owned(),
+        "code=abc&state=".to_owned(),
+    ] {
+        let response = doctor
+            .get(app.url(&format!("/api/zoom/callback?{query}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 400, "{query}");
-        assert!(response.text().await.unwrap().contains("invalid, expired or was already used"));
+        assert!(response
+            .text()
+            .await
+            .unwrap()
+            .contains("invalid, expired or was already used"));
     }
-    let status: Value = app.call(&doctor, "/api/zoom/status", &[]).await.json().await.unwrap();
+    let status: Value = app
+        .call(&doctor, "/api/zoom/status", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(status["connection"]["state"], "not_connected");
 }
 
@@ -133,17 +248,30 @@ async fn a_tampered_or_missing_state_is_refused() {
 async fn a_state_from_another_session_is_refused() {
     let app = spawn_app_with(&CLOSED).await;
     let victim = app.logged_in(DOCTOR).await;
-    let location = victim.get(app.url("/api/zoom/authorize")).send().await.unwrap().headers()["location"]
+    let location = victim
+        .get(app.url("/api/zoom/authorize"))
+        .send()
+        .await
+        .unwrap()
+        .headers()["location"]
         .to_str()
         .unwrap()
         .to_owned();
     let state = query_value(&location, "state").unwrap();
     // The same doctor in another browser: the state is bound to the session that asked.
     let other_browser = app.logged_in(DOCTOR).await;
-    let response = other_browser.get(app.url(&format!("/api/zoom/callback?code=abc&state={state}"))).send().await.unwrap();
+    let response = other_browser
+        .get(app.url(&format!("/api/zoom/callback?code=abc&state={state}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 400);
     // And it is spent: not even the right session can use it now.
-    let replay = victim.get(app.url(&format!("/api/zoom/callback?code=abc&state={state}"))).send().await.unwrap();
+    let replay = victim
+        .get(app.url(&format!("/api/zoom/callback?code=abc&state={state}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(replay.status(), 400);
 }
 
@@ -156,26 +284,54 @@ async fn client_secrets_are_write_only_and_never_stored_or_logged_in_plaintext()
         .call(
             &admin,
             "/api/admin/zoom/settings/save",
-            &[("mode", "server_to_server"), ("client_id", "s2s-client"), ("client_secret", secret), ("account_id", "acct-1")],
+            &[
+                ("mode", "server_to_server"),
+                ("client_id", "s2s-client"),
+                ("client_secret", secret),
+                ("account_id", "acct-1"),
+            ],
         )
         .await;
     assert_eq!(saved.status(), 200, "{}", saved.text().await.unwrap());
-    let view = app.call(&admin, "/api/admin/zoom/settings", &[]).await.text().await.unwrap();
+    let view = app
+        .call(&admin, "/api/admin/zoom/settings", &[])
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!view.contains(secret));
     let parsed: Value = serde_json::from_str(&view).unwrap();
     assert_eq!(parsed["mode"], "server_to_server");
     assert_eq!(parsed["account_id"], "acct-1");
     assert!(parsed["secret_set_at"].is_i64());
-    let page = admin.get(app.url("/admin/zoom")).send().await.unwrap().text().await.unwrap();
+    let page = admin
+        .get(app.url("/admin/zoom"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(!page.contains(secret));
     // Saving again without a secret keeps the stored one.
     let kept = app
-        .call(&admin, "/api/admin/zoom/settings/save", &[("mode", "server_to_server"), ("client_id", "s2s-client"), ("account_id", "acct-2")])
+        .call(
+            &admin,
+            "/api/admin/zoom/settings/save",
+            &[
+                ("mode", "server_to_server"),
+                ("client_id", "s2s-client"),
+                ("account_id", "acct-2"),
+            ],
+        )
         .await;
     assert_eq!(kept.status(), 200);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert!(!app.logs().contains(secret));
-    assert!(!database_contains(&app, secret).await, "the client secret is stored in plaintext");
+    assert!(
+        !database_contains(&app, secret).await,
+        "the client secret is stored in plaintext"
+    );
     // The search itself works: the (non-secret) client id is found.
     assert!(database_contains(&app, "s2s-client").await);
 }
@@ -185,16 +341,47 @@ async fn zoom_settings_input_is_validated_by_field() {
     let app = spawn_app_with(&CLOSED).await;
     let admin = app.logged_in(ADMIN).await;
     let no_account = app
-        .call(&admin, "/api/admin/zoom/settings/save", &[("mode", "server_to_server"), ("client_id", "c"), ("client_secret", "s")])
+        .call(
+            &admin,
+            "/api/admin/zoom/settings/save",
+            &[
+                ("mode", "server_to_server"),
+                ("client_id", "c"),
+                ("client_secret", "s"),
+            ],
+        )
         .await;
     assert_eq!(no_account.status(), 400);
-    assert_eq!(no_account.json::<Value>().await.unwrap()["field"], "account_id");
-    let bad_mode = app.call(&admin, "/api/admin/zoom/settings/save", &[("mode", "jwt"), ("client_id", "c"), ("client_secret", "s")]).await;
+    assert_eq!(
+        no_account.json::<Value>().await.unwrap()["field"],
+        "account_id"
+    );
+    let bad_mode = app
+        .call(
+            &admin,
+            "/api/admin/zoom/settings/save",
+            &[("mode", "jwt"), ("client_id", "c"), ("client_secret", "s")],
+        )
+        .await;
     assert_eq!(bad_mode.json::<Value>().await.unwrap()["field"], "mode");
     let spaced = app
-        .call(&admin, "/api/admin/zoom/settings/save", &[("mode", "user_oauth"), ("client_id", "a b"), ("client_secret", "s")])
+        .call(
+            &admin,
+            "/api/admin/zoom/settings/save",
+            &[
+                ("mode", "user_oauth"),
+                ("client_id", "a b"),
+                ("client_secret", "s"),
+            ],
+        )
         .await;
     assert_eq!(spaced.json::<Value>().await.unwrap()["field"], "client_id");
-    let unknown_doctor = app.call(&admin, "/api/admin/zoom/map-doctor", &[("doctor_id", "999999"), ("zoom_user", "x@y.z")]).await;
+    let unknown_doctor = app
+        .call(
+            &admin,
+            "/api/admin/zoom/map-doctor",
+            &[("doctor_id", "999999"), ("zoom_user", "x@y.z")],
+        )
+        .await;
     assert_eq!(unknown_doctor.status(), 404);
 }

@@ -1,0 +1,68 @@
+//! What a start or join link opens: a stand-in for the Zoom client.
+
+use super::Shared;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use std::collections::HashMap;
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    (
+        status,
+        Html(format!(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+             <body><main><h1>Zoom (simulated)</h1><p data-testid=\"zoom-sim-page\">{body}</p></main></body></html>"
+        )),
+    )
+        .into_response()
+}
+
+pub async fn start(
+    State(shared): State<Shared>,
+    Path(id): Path<i64>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let state = shared.lock();
+    match state.meetings.get(&id).filter(|m| !m.deleted) {
+        Some(m) if q.get("zak").is_some_and(|z| !z.is_empty()) => page(
+            StatusCode::OK,
+            "Starting meeting",
+            &format!("You are starting meeting {id} as host ({}).", m.host_email),
+        ),
+        Some(_) => page(
+            StatusCode::FORBIDDEN,
+            "Sign in",
+            "This start link is not valid. Sign in to Zoom to start the meeting.",
+        ),
+        None => page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "This meeting is not found or has expired.",
+        ),
+    }
+}
+
+pub async fn join(
+    State(shared): State<Shared>,
+    Path(id): Path<i64>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let state = shared.lock();
+    match state.meetings.get(&id).filter(|m| !m.deleted) {
+        Some(m) if q.get("pwd") == Some(&m.password) => page(
+            StatusCode::OK,
+            "Joining meeting",
+            &format!("You are joining meeting {id}. Please wait, the host will let you in soon."),
+        ),
+        Some(_) => page(
+            StatusCode::OK,
+            "Passcode required",
+            "Enter the meeting passcode to join.",
+        ),
+        None => page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "This meeting is not found or has expired.",
+        ),
+    }
+}
