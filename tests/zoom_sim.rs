@@ -1,0 +1,799 @@
+//! The Zoom simulator on its own: it must behave like Zoom where the app depends on it, and
+//! its responses must match the shapes in Zoom's published OpenAPI spec.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use telehealth::zoom_sim::{SimConfig, Simulator};
+
+const REDIRECT: &str = "http://127.0.0.1:3000/api/zoom/callback";
+const VERIFIER: &str = "a-proper-pkce-verifier-of-sufficient-length-0123456789";
+
+struct Sim {
+    url: String,
+    http: Client,
+}
+
+async fn start() -> Sim {
+    let sim = Simulator::bind("127.0.0.1:0".parse().unwrap(), SimConfig::default())
+        .await
+        .unwrap();
+    let url = format!("http://{}", sim.local_addr());
+    tokio::spawn(sim.run());
+    Sim {
+        url,
+        http: Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    }
+}
+
+impl Sim {
+    async fn control(&self, path: &str, body: Value) {
+        let r = self
+            .http
+            .post(format!("{}/_sim/{path}", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+
+    async fn counters(&self) -> Value {
+        self.http
+            .get(format!("{}/_sim/counters", self.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Consent as `user`, returning the redirect back to the app.
+    async fn consent(&self, user: &str, decision: &str, challenge: &str) -> reqwest::Url {
+        let page = self
+            .http
+            .get(format!("{}/oauth/authorize", self.url))
+            .query(&[
+                ("response_type", "code"),
+                ("client_id", "demo-oauth-client"),
+                ("redirect_uri", REDIRECT),
+                ("state", "st4te"),
+                ("code_challenge", challenge),
+                ("code_challenge_method", "S256"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains(">Allow</button>") && html.contains(">Deny</button>"));
+        let answer = self
+            .http
+            .post(format!("{}/oauth/authorize", self.url))
+            .form(&[
+                ("client_id", "demo-oauth-client"),
+                ("redirect_uri", REDIRECT),
+                ("state", "st4te"),
+                ("code_challenge", challenge),
+                ("code_challenge_method", "S256"),
+                ("user", user),
+                ("decision", decision),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+        reqwest::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap()
+    }
+
+    async fn token(&self, client: (&str, &str), form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(format!("{}/oauth/token", self.url))
+            .basic_auth(client.0, Some(client.1))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A user-managed access and refresh token for `user`.
+    async fn user_tokens(&self, user: &str) -> (String, String) {
+        let code = query(
+            &self.consent(user, "allow", &challenge(VERIFIER)).await,
+            "code",
+        )
+        .unwrap();
+        let (status, body) = self
+            .token(
+                ("demo-oauth-client", "demo-oauth-secret"),
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT),
+                    ("code_verifier", VERIFIER),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        (
+            body["access_token"].as_str().unwrap().to_owned(),
+            body["refresh_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}/v2{path}", self.url))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let r = request.send().await.unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+fn challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+fn query(url: &reqwest::Url, name: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn meeting_body(password: &str) -> Value {
+    json!({
+        "topic": "Video visit", "type": 2, "start_time": "2030-03-31T12:02:00Z", "duration": 30,
+        "timezone": "Europe/Berlin", "agenda": "visit 1", "password": password,
+        "settings": { "waiting_room": true, "join_before_host": false }
+    })
+}
+
+// --- A small checker for the OpenAPI schema subset Zoom's spec uses -------------------------
+
+fn schemas() -> Value {
+    serde_json::from_str(include_str!("fixtures/zoom_spec_schemas.json")).unwrap()
+}
+
+fn check(value: &Value, schema: &Value, path: &str, errors: &mut Vec<String>) {
+    for key in ["allOf"] {
+        if let Some(parts) = schema.get(key).and_then(Value::as_array) {
+            for part in parts {
+                check(value, part, path, errors);
+            }
+        }
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(parts) = schema.get(key).and_then(Value::as_array) {
+            let fits = parts.iter().any(|part| {
+                let mut sub = Vec::new();
+                check(value, part, path, &mut sub);
+                sub.is_empty()
+            });
+            if !fits {
+                errors.push(format!("{path}: matches no branch of {key}"));
+            }
+        }
+    }
+    if value.is_null() && schema.get("nullable") == Some(&json!(true)) {
+        return;
+    }
+    let kind_ok = match schema.get("type").and_then(Value::as_str) {
+        Some("object") => value.is_object(),
+        Some("array") => value.is_array(),
+        Some("string") => value.is_string(),
+        Some("integer") => value.is_i64() || value.is_u64(),
+        Some("number") => value.is_number(),
+        Some("boolean") => value.is_boolean(),
+        _ => true,
+    };
+    if !kind_ok {
+        errors.push(format!("{path}: expected {}, got {value}", schema["type"]));
+        return;
+    }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
+        if !allowed.contains(value) {
+            errors.push(format!("{path}: {value} not in enum {allowed:?}"));
+        }
+    }
+    if let (Some(max), Some(text)) = (
+        schema.get("maxLength").and_then(Value::as_u64),
+        value.as_str(),
+    ) {
+        if text.chars().count() as u64 > max {
+            errors.push(format!("{path}: longer than {max}"));
+        }
+    }
+    if schema.get("format").and_then(Value::as_str) == Some("date-time") {
+        if let Some(text) = value.as_str() {
+            if chrono::DateTime::parse_from_rfc3339(text).is_err() {
+                errors.push(format!("{path}: {text:?} is not a date-time"));
+            }
+        }
+    }
+    if let (Some(props), Some(object)) = (
+        schema.get("properties").and_then(Value::as_object),
+        value.as_object(),
+    ) {
+        for (key, sub) in object {
+            if let Some(prop_schema) = props.get(key) {
+                check(sub, prop_schema, &format!("{path}.{key}"), errors);
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (i, item) in array.iter().enumerate() {
+            check(item, items, &format!("{path}[{i}]"), errors);
+        }
+    }
+}
+
+fn assert_conforms(value: &Value, operation: &str) {
+    let schemas = schemas();
+    let schema = &schemas[operation];
+    assert!(schema.is_object(), "no schema for {operation}");
+    let mut errors = Vec::new();
+    check(value, schema, operation, &mut errors);
+    assert!(
+        errors.is_empty(),
+        "{operation} response does not match Zoom's spec: {errors:#?}\n{value:#}"
+    );
+}
+
+#[test]
+fn the_schema_checker_is_not_vacuous() {
+    let schemas = schemas();
+    let mut errors = Vec::new();
+    check(
+        &json!({ "id": "not-a-number", "topic": "t" }),
+        &schemas["meetingCreate"],
+        "meetingCreate",
+        &mut errors,
+    );
+    assert!(!errors.is_empty(), "a string meeting id must be refused");
+    let mut errors = Vec::new();
+    check(
+        &json!({ "type": 42 }),
+        &schemas["meeting"],
+        "meeting",
+        &mut errors,
+    );
+    assert!(
+        !errors.is_empty(),
+        "an unknown meeting type must be refused"
+    );
+}
+
+// --- Behaviour ------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn responses_match_zooms_published_schemas() {
+    let sim = start().await;
+    let (token, _) = sim.user_tokens("zu_grace").await;
+    let (status, created) = sim
+        .api(
+            reqwest::Method::POST,
+            "/users/me/meetings",
+            &token,
+            Some(meeting_body("visit123")),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_conforms(&created, "meetingCreate");
+    assert!(
+        created["id"].is_i64()
+            && created["start_url"].is_string()
+            && created["join_url"].is_string()
+    );
+    assert_eq!(created["start_time"], "2030-03-31T12:02:00Z");
+    let id = created["id"].as_i64().unwrap();
+
+    let (status, fetched) = sim
+        .api(
+            reqwest::Method::GET,
+            &format!("/meetings/{id}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_conforms(&fetched, "meeting");
+    assert_ne!(
+        fetched["start_url"], created["start_url"],
+        "every read carries a fresh start link"
+    );
+    assert_eq!(fetched["settings"]["waiting_room"], true);
+
+    let (status, list) = sim
+        .api(reqwest::Method::GET, "/users/me/meetings", &token, None)
+        .await;
+    assert_eq!(status, 200);
+    assert_conforms(&list, "meetings");
+    assert_eq!(list["total_records"], 1);
+
+    let (status, user) = sim
+        .api(reqwest::Method::GET, "/users/me", &token, None)
+        .await;
+    assert_eq!(status, 200);
+    assert_conforms(&user, "user");
+    assert_eq!(user["email"], "grace@demo.clinic");
+
+    let (status, settings) = sim
+        .api(reqwest::Method::GET, "/users/me/settings", &token, None)
+        .await;
+    assert_eq!(status, 200);
+    assert_conforms(&settings, "userSettings");
+    assert!(settings["schedule_meeting"]["meeting_password_requirement"]["length"].is_u64());
+}
+
+#[tokio::test]
+async fn the_authorization_code_flow_enforces_pkce_redirect_and_one_use() {
+    let sim = start().await;
+    let client = ("demo-oauth-client", "demo-oauth-secret");
+    let back = sim.consent("zu_ada", "allow", &challenge(VERIFIER)).await;
+    assert_eq!(query(&back, "state").as_deref(), Some("st4te"));
+    let code = query(&back, "code").unwrap();
+    let wrong = sim
+        .token(
+            client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                (
+                    "code_verifier",
+                    "wrong-verifier-wrong-verifier-wrong-verifier",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.0, 400);
+    assert_eq!(wrong.1["error"], "invalid_grant");
+    // A code is spent by any attempt.
+    let replay = sim
+        .token(
+            client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
+    assert_eq!(replay.0, 400);
+
+    let code = query(
+        &sim.consent("zu_ada", "allow", &challenge(VERIFIER)).await,
+        "code",
+    )
+    .unwrap();
+    let other_redirect = sim
+        .token(
+            client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "http://127.0.0.1:9/elsewhere"),
+                ("code_verifier", VERIFIER),
+            ],
+        )
+        .await;
+    assert_eq!(other_redirect.1["error"], "invalid_grant");
+
+    let bad_client = sim
+        .token(
+            ("demo-oauth-client", "nope"),
+            &[("grant_type", "authorization_code"), ("code", "x")],
+        )
+        .await;
+    assert_eq!(bad_client.0, 401);
+    assert_eq!(bad_client.1["error"], "invalid_client");
+
+    let denied = sim.consent("zu_ada", "deny", &challenge(VERIFIER)).await;
+    assert_eq!(query(&denied, "error").as_deref(), Some("access_denied"));
+    assert_eq!(query(&denied, "code"), None);
+    assert_eq!(sim.counters().await["token_grants"], 0);
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_the_old_one_dies_at_once() {
+    let sim = start().await;
+    let client = ("demo-oauth-client", "demo-oauth-secret");
+    let (_, refresh) = sim.user_tokens("zu_ada").await;
+    let (status, rotated) = sim
+        .token(
+            client,
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let new_refresh = rotated["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(new_refresh, refresh);
+    let (status, body) = sim
+        .token(
+            client,
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+    let (status, _) = sim
+        .token(
+            client,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &new_refresh),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let counters = sim.counters().await;
+    assert_eq!(counters["refreshes"], 2);
+    assert_eq!(counters["refresh_failures"], 1);
+}
+
+#[tokio::test]
+async fn access_tokens_expire_are_header_only_and_die_with_revocation() {
+    let sim = start().await;
+    let (token, _) = sim.user_tokens("zu_ada").await;
+    assert_eq!(
+        sim.api(reqwest::Method::GET, "/users/me", &token, None)
+            .await
+            .0,
+        200
+    );
+    let in_query = sim
+        .http
+        .get(format!("{}/v2/users/me?access_token={token}", sim.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_query.status(), 401);
+    assert_eq!(in_query.json::<Value>().await.unwrap()["code"], 124);
+    assert_eq!(
+        sim.api(reqwest::Method::GET, "/users/me", "made-up", None)
+            .await
+            .1["code"],
+        124
+    );
+
+    sim.control("expire-access-tokens", json!({})).await;
+    let (status, body) = sim
+        .api(reqwest::Method::GET, "/users/me", &token, None)
+        .await;
+    assert_eq!((status.as_u16(), body["code"].as_i64()), (401, Some(124)));
+
+    let (token, refresh) = sim.user_tokens("zu_ada").await;
+    let revoke = sim
+        .http
+        .post(format!("{}/oauth/revoke", sim.url))
+        .basic_auth("demo-oauth-client", Some("demo-oauth-secret"))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.json::<Value>().await.unwrap()["status"], "success");
+    assert_eq!(
+        sim.api(reqwest::Method::GET, "/users/me", &token, None)
+            .await
+            .0,
+        401
+    );
+    let (status, _) = sim
+        .token(
+            ("demo-oauth-client", "demo-oauth-secret"),
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        )
+        .await;
+    assert_eq!(
+        status, 400,
+        "revoking the access token kills the grant's refresh token too"
+    );
+}
+
+#[tokio::test]
+async fn server_to_server_tokens_act_for_the_account() {
+    let sim = start().await;
+    let s2s = ("demo-s2s-client", "demo-s2s-secret");
+    let (status, body) = sim
+        .token(
+            s2s,
+            &[
+                ("grant_type", "account_credentials"),
+                ("account_id", "demo-account"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(body.get("refresh_token").is_none());
+    assert!(body["scope"]
+        .as_str()
+        .unwrap()
+        .contains("meeting:write:admin"));
+    let token = body["access_token"].as_str().unwrap();
+    let (status, user) = sim
+        .api(
+            reqwest::Method::GET,
+            "/users/grace@demo.clinic",
+            token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(user["id"], "zu_grace");
+    let (status, _) = sim
+        .api(
+            reqwest::Method::POST,
+            "/users/zu_alan/meetings",
+            token,
+            Some(meeting_body("visit123")),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let wrong_account = sim
+        .token(
+            s2s,
+            &[
+                ("grant_type", "account_credentials"),
+                ("account_id", "other"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong_account.0, 400);
+    let user_app = sim
+        .token(
+            ("demo-oauth-client", "demo-oauth-secret"),
+            &[
+                ("grant_type", "account_credentials"),
+                ("account_id", "demo-account"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        user_app.0, 400,
+        "a user-managed app cannot get account tokens"
+    );
+}
+
+#[tokio::test]
+async fn meetings_answer_with_zooms_status_codes() {
+    let sim = start().await;
+    let (token, _) = sim.user_tokens("zu_grace").await;
+    let (_, created) = sim
+        .api(
+            reqwest::Method::POST,
+            "/users/me/meetings",
+            &token,
+            Some(meeting_body("visit123")),
+        )
+        .await;
+    let id = created["id"].as_i64().unwrap();
+    let (status, _) = sim
+        .api(
+            reqwest::Method::PATCH,
+            &format!("/meetings/{id}"),
+            &token,
+            Some(json!({ "start_time": "2030-04-01T09:00:00Z" })),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (_, fetched) = sim
+        .api(
+            reqwest::Method::GET,
+            &format!("/meetings/{id}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(fetched["start_time"], "2030-04-01T09:00:00Z");
+    assert_eq!(
+        sim.api(
+            reqwest::Method::DELETE,
+            &format!("/meetings/{id}"),
+            &token,
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    let (status, body) = sim
+        .api(
+            reqwest::Method::DELETE,
+            &format!("/meetings/{id}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!((status.as_u16(), body["code"].as_i64()), (404, Some(3001)));
+    let (status, body) = sim
+        .api(reqwest::Method::GET, "/meetings/not-a-number", &token, None)
+        .await;
+    assert_eq!((status.as_u16(), body["code"].as_i64()), (400, Some(300)));
+    let not_json = sim
+        .http
+        .post(format!("{}/v2/users/me/meetings", sim.url))
+        .bearer_auth(&token)
+        .body("[1,2]")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), 400);
+    // Someone else's meeting is not yours to change.
+    let (other, _) = sim.user_tokens("zu_alan").await;
+    let (_, theirs) = sim
+        .api(
+            reqwest::Method::POST,
+            "/users/me/meetings",
+            &other,
+            Some(meeting_body("visit123")),
+        )
+        .await;
+    let (status, body) = sim
+        .api(
+            reqwest::Method::DELETE,
+            &format!("/meetings/{}", theirs["id"]),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!((status.as_u16(), body["code"].as_i64()), (400, Some(3003)));
+    let counters = sim.counters().await;
+    assert_eq!(
+        (
+            counters["meetings_created"].as_i64(),
+            counters["meetings_updated"].as_i64(),
+            counters["meetings_deleted"].as_i64()
+        ),
+        (Some(2), Some(1), Some(1))
+    );
+}
+
+#[tokio::test]
+async fn passcodes_must_satisfy_zoom_and_the_hosts_policy() {
+    let sim = start().await;
+    // zu_ada's account policy: at least 8 characters with a letter and a number.
+    let (token, _) = sim.user_tokens("zu_ada").await;
+    for bad in ["short1", "lettersonly", "with space1", "elevenchar1"] {
+        let (status, body) = sim
+            .api(
+                reqwest::Method::POST,
+                "/users/me/meetings",
+                &token,
+                Some(meeting_body(bad)),
+            )
+            .await;
+        assert_eq!(
+            (status.as_u16(), body["code"].as_i64()),
+            (400, Some(300)),
+            "{bad}: {body}"
+        );
+    }
+    let (status, body) = sim
+        .api(
+            reqwest::Method::POST,
+            "/users/me/meetings",
+            &token,
+            Some(meeting_body("abc12345")),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["password"], "abc12345");
+    assert!(body["join_url"].as_str().unwrap().contains("pwd="));
+}
+
+#[tokio::test]
+async fn the_daily_create_and_update_limit_answers_429_until_midnight_utc() {
+    let sim = start().await;
+    sim.control("config", json!({ "daily_meeting_limit": 3 }))
+        .await;
+    let (token, _) = sim.user_tokens("zu_grace").await;
+    for _ in 0..3 {
+        assert_eq!(
+            sim.api(
+                reqwest::Method::POST,
+                "/users/me/meetings",
+                &token,
+                Some(meeting_body("visit123"))
+            )
+            .await
+            .0,
+            201
+        );
+    }
+    let r = sim
+        .http
+        .post(format!("{}/v2/users/me/meetings", sim.url))
+        .bearer_auth(&token)
+        .json(&meeting_body("visit123"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert_eq!(r.headers()["x-ratelimit-type"], "Daily-limit");
+    let retry_after = r.headers()["retry-after"].to_str().unwrap().to_owned();
+    let midnight = chrono::DateTime::parse_from_rfc3339(&retry_after)
+        .expect("Retry-After is an ISO-8601 instant");
+    assert_eq!(midnight.timestamp() % 86_400, 0);
+    assert!(r.json::<Value>().await.unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .contains("daily rate limit (3)"));
+    // Another host's quota is untouched.
+    let (other, _) = sim.user_tokens("zu_alan").await;
+    assert_eq!(
+        sim.api(
+            reqwest::Method::POST,
+            "/users/me/meetings",
+            &other,
+            Some(meeting_body("visit123"))
+        )
+        .await
+        .0,
+        201
+    );
+}
+
+#[tokio::test]
+async fn the_per_second_limit_and_injected_faults_answer_like_zoom() {
+    let sim = start().await;
+    let (token, _) = sim.user_tokens("zu_grace").await;
+    sim.control("config", json!({ "rate_limit_per_sec": 2 }))
+        .await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        let r = sim
+            .http
+            .get(format!("{}/v2/users/me", sim.url))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 429 {
+            assert_eq!(r.headers()["x-ratelimit-type"], "QPS");
+            assert_eq!(r.headers()["retry-after"], "1");
+        }
+        statuses.push(r.status().as_u16());
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    sim.control("config", json!({ "rate_limit_per_sec": 1000 }))
+        .await;
+    sim.control(
+        "faults",
+        json!({ "error_rate": 1.0, "error_kinds": ["503"] }),
+    )
+    .await;
+    assert_eq!(
+        sim.api(reqwest::Method::GET, "/users/me", &token, None)
+            .await
+            .0,
+        503
+    );
+    sim.control("faults", json!({})).await;
+    assert_eq!(
+        sim.api(reqwest::Method::GET, "/users/me", &token, None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(sim.counters().await["faults_injected"], 1);
+}
