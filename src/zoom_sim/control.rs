@@ -46,6 +46,7 @@ pub struct ConfigPatch {
     token_ttl_secs: Option<u64>,
     rate_limit_per_sec: Option<u32>,
     daily_meeting_limit: Option<u32>,
+    account_scopes: Option<String>,
 }
 
 pub async fn config(State(shared): State<Shared>, Json(patch): Json<ConfigPatch>) -> Response {
@@ -58,6 +59,9 @@ pub async fn config(State(shared): State<Shared>, Json(patch): Json<ConfigPatch>
     }
     if let Some(v) = patch.daily_meeting_limit {
         state.config.daily_meeting_limit = v;
+    }
+    if let Some(v) = patch.account_scopes {
+        state.config.account_scopes = v;
     }
     Json(json!({ "status": "ok" })).into_response()
 }

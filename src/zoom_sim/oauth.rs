@@ -15,7 +15,6 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
 const USER_SCOPES: &str = "meeting:write meeting:read user:read";
-const ACCOUNT_SCOPES: &str = "meeting:write:admin meeting:read:admin user:read:admin";
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -302,7 +301,8 @@ pub async fn token(
             }
             let access = state.issue_access(Principal::Account);
             state.counters.account_tokens += 1;
-            token_response(access, None, ttl, ACCOUNT_SCOPES)
+            let scopes = state.config.account_scopes.clone();
+            token_response(access, None, ttl, &scopes)
         }
         Some("authorization_code" | "refresh_token" | "account_credentials") => oauth_error(
             StatusCode::BAD_REQUEST,

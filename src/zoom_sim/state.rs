@@ -12,6 +12,9 @@ pub struct SimConfig {
     pub daily_meeting_limit: u32,
     /// Base of the start and join URLs; defaults to the address the simulator listens on.
     pub public_url: Option<String>,
+    /// Scopes granted to Server-to-Server tokens (an app configured with fewer is a common
+    /// set-up mistake the admin's connection test must name).
+    pub account_scopes: String,
 }
 
 impl Default for SimConfig {
@@ -21,6 +24,7 @@ impl Default for SimConfig {
             rate_limit_per_sec: 30,
             daily_meeting_limit: 100,
             public_url: None,
+            account_scopes: "meeting:write:admin meeting:read:admin user:read:admin".into(),
         }
     }
 }

@@ -48,7 +48,9 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if !self.0.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 }
 
@@ -203,6 +205,13 @@ impl TestApp {
         let response = self.call(client, "/api/auth/me", &[]).await;
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
+    }
+
+    /// Stops the server but keeps its data directory (and so a SQLite database) for a restart.
+    pub fn stop(mut self) -> TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::replace(&mut self._dir, TempDir(PathBuf::new()))
     }
 
     pub fn logs(&self) -> String {

@@ -359,6 +359,86 @@ async fn admin_test_connection_tells_good_and_bad_credentials_apart() {
     let outcome = test().await;
     assert_eq!(outcome["outcome"], "connected", "{outcome}");
     assert_eq!(outcome["connected_as"], "account demo-account");
+    assert!(outcome["elapsed_ms"].is_u64());
+
+    // An app created without the meeting scopes is named as such, scope by scope.
+    sim.control("config", json!({ "account_scopes": "meeting:read:admin" }))
+        .await;
+    let resaved = app
+        .call(
+            &admin,
+            "/api/admin/zoom/settings/save",
+            &[
+                ("mode", "server_to_server"),
+                ("client_id", "demo-s2s-client"),
+                ("account_id", "demo-account"),
+            ],
+        )
+        .await;
+    assert_eq!(resaved.status(), 200, "saving drops the cached token");
+    let outcome = test().await;
+    assert_eq!(outcome["outcome"], "missing_scopes", "{outcome}");
+    assert_eq!(
+        outcome["scopes"],
+        json!(["meeting:write:admin", "user:read:admin"])
+    );
+}
+
+#[tokio::test]
+async fn rotate_key_reseals_every_secret_under_the_new_key() {
+    const OLD: &str = "k-old:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+    const NEW: &str = "k-new:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=";
+    let sim = Sim::start();
+    let mut env: Vec<(&str, String)> = sim.env();
+    env.push(("ENCRYPTION_KEY", OLD.to_owned()));
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = spawn_app_with(&pairs).await;
+    let doctor = app.logged_in(DOCTOR).await;
+    connect_doctor(&app, &sim, &doctor).await;
+    let database_url = app.database_url.clone();
+    let dir = app.stop();
+
+    let rotate = std::process::Command::new(env!("CARGO_BIN_EXE_telehealth"))
+        .arg("rotate-key")
+        .env("DATABASE_URL", &database_url)
+        .env("APP_CONFIG_FILE", "/dev/null")
+        .env("ENCRYPTION_KEY", NEW)
+        .env("ENCRYPTION_OLD_KEYS", OLD)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&rotate.stdout).to_string();
+    assert!(
+        rotate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotate.stderr)
+    );
+    // The client secret, the doctor's access and refresh tokens, and one PKCE verifier.
+    assert!(
+        report.starts_with("4 value(s) re-sealed under key k-new"),
+        "{report}"
+    );
+
+    // Only the new key from now on: everything still opens.
+    let mut env: Vec<(&str, String)> = sim.env();
+    env.push(("ENCRYPTION_KEY", NEW.to_owned()));
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = spawn_app_on(dir, database_url, &pairs).await;
+    let doctor = app.logged_in(DOCTOR).await;
+    assert_eq!(check(&app, &doctor).await.0, 200);
+    let admin = app.logged_in(ADMIN).await;
+    let outcome: Value = admin
+        .put(app.url("/api/admin/zoom/test-connection"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(outcome["outcome"], "connected", "{outcome}");
+    assert!(
+        !database_contains(&app, "v1.k-old.").await,
+        "nothing is left under the old key"
+    );
 }
 
 #[tokio::test]
