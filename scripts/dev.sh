@@ -9,8 +9,9 @@ source scripts/env.sh
 
 sim_addr=${ZOOM_SIM_ADDR:-127.0.0.1:3002}
 if [ -z "${ZOOM_API_BASE_URL:-}" ]; then
-  cargo build --quiet --features ssr --bin zoom-sim
-  target/debug/zoom-sim --addr "$sim_addr" &
+  # The simulator is a subcommand of the server binary, started once the build is done.
+  leptos build
+  target/debug/telehealth zoom-sim --addr "$sim_addr" &
   sim_pid=$!
   trap 'kill $sim_pid 2>/dev/null || true' EXIT
   export ZOOM_OAUTH_BASE_URL="http://$sim_addr"

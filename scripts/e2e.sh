@@ -8,13 +8,11 @@ source scripts/env.sh
 profile=${E2E_PROFILE:-debug}
 if [ "$profile" = release ]; then leptos build --release; else leptos build; fi
 
-if [ "$profile" = release ]; then cargo build --release --features ssr --bin zoom-sim; else cargo build --features ssr --bin zoom-sim; fi
-
 work=$(mktemp -d /tmp/telehealth-e2e.XXXXXX)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 sim_port=$(free_port)
-"target/$profile/zoom-sim" --addr "127.0.0.1:$sim_port" >"$work/zoom-sim.log" 2>&1 &
+"target/$profile/telehealth" zoom-sim --addr "127.0.0.1:$sim_port" >"$work/zoom-sim.log" 2>&1 &
 sim=$!
 DEMO_MODE=true DATABASE_URL="sqlite:$work/e2e.db?mode=rwc" APP_CONFIG_FILE=/dev/null \
   LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site PUBLIC_URL="http://127.0.0.1:$port" \

@@ -1,5 +1,6 @@
 //! The server binary: `telehealth` serves the app; `create-user` adds an account;
-//! `generate-key` prints a new encryption key; `rotate-key` re-seals stored secrets.
+//! `generate-key` prints a new encryption key; `rotate-key` re-seals stored secrets;
+//! `zoom-sim` runs the Zoom simulator.
 
 #[cfg(feature = "ssr")]
 #[tokio::main]
@@ -37,6 +38,8 @@ async fn main() -> std::process::ExitCode {
                 }
             }
         }
+        // The Zoom simulator from the same binary, so scripts need not build a second one.
+        Some("zoom-sim") => telehealth::zoom_sim::cli::run_cli(args[1..].to_vec()).await,
         Some("generate-key") => {
             let id = args.get(1).map(String::as_str).unwrap_or("k1");
             println!("{}", telehealth::server::crypto::generate_key_spec(id));
@@ -79,7 +82,7 @@ async fn main() -> std::process::ExitCode {
             }
         }
         Some(other) => {
-            eprintln!("unknown command {other:?}; commands: serve (default), create-user, generate-key [id], rotate-key");
+            eprintln!("unknown command {other:?}; commands: serve (default), create-user, generate-key [id], rotate-key, zoom-sim");
             ExitCode::from(2)
         }
     }

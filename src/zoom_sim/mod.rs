@@ -6,6 +6,7 @@
 //! the behaviour it follows.
 
 mod api;
+pub mod cli;
 mod control;
 mod oauth;
 mod pages;
