@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { logIn } from './helpers';
+import { hydrated, logIn } from './helpers';
 
 // One story, in order: the admin configures Zoom, the doctor connects, checks and disconnects.
 test.describe.serial('Zoom connection', () => {
@@ -36,6 +36,7 @@ test.describe.serial('Zoom connection', () => {
     await page.getByRole('button', { name: 'Allow' }).click();
 
     await page.waitForURL((url) => url.pathname === '/zoom');
+    await hydrated(page);
     await expect(page.getByText('Zoom connected.')).toBeVisible();
     await expect(page.getByTestId('zoom-status')).toContainText('Connected as doctor@demo.clinic');
 

@@ -147,16 +147,11 @@ pub async fn get_user(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
     Path(who): Path<String>,
-) -> Response {
+) -> Result<Response, ApiError> {
     let mut state = shared.lock();
-    let principal = match authorize(&mut state, &headers, &query) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
-    };
-    match resolve_user(&state, &principal, &who) {
-        Ok(user) => Json(user_json(&user)).into_response(),
-        Err(r) => r.into_response(),
-    }
+    let principal = authorize(&mut state, &headers, &query)?;
+    let user = resolve_user(&state, &principal, &who)?;
+    Ok(Json(user_json(&user)).into_response())
 }
 
 pub async fn get_user_settings(
@@ -164,26 +159,21 @@ pub async fn get_user_settings(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
     Path(who): Path<String>,
-) -> Response {
+) -> Result<Response, ApiError> {
     let mut state = shared.lock();
-    let principal = match authorize(&mut state, &headers, &query) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
-    };
-    match resolve_user(&state, &principal, &who) {
-        Ok(user) => Json(json!({
-            "schedule_meeting": {
-                "host_video": true,
-                "participants_video": true,
-                "join_before_host": false,
-                "require_password_for_scheduling_new_meetings": true,
-                "meeting_password_requirement": user.passcode_rule,
-            },
-            "in_meeting": { "waiting_room": true },
-        }))
-        .into_response(),
-        Err(r) => r.into_response(),
-    }
+    let principal = authorize(&mut state, &headers, &query)?;
+    let user = resolve_user(&state, &principal, &who)?;
+    Ok(Json(json!({
+        "schedule_meeting": {
+            "host_video": true,
+            "participants_video": true,
+            "join_before_host": false,
+            "require_password_for_scheduling_new_meetings": true,
+            "meeting_password_requirement": user.passcode_rule,
+        },
+        "in_meeting": { "waiting_room": true },
+    }))
+    .into_response())
 }
 
 const PASSCODE_SPECIALS: &str = "@-_*!";
@@ -401,23 +391,12 @@ pub async fn create_meeting(
     Query(query): Query<HashMap<String, String>>,
     Path(who): Path<String>,
     body: String,
-) -> Response {
+) -> Result<Response, ApiError> {
     let mut state = shared.lock();
-    let principal = match authorize(&mut state, &headers, &query) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
-    };
-    let host = match resolve_user(&state, &principal, &who) {
-        Ok(user) => user,
-        Err(r) => return r.into_response(),
-    };
-    let fields = match parse_fields(&body, &host.passcode_rule) {
-        Ok(f) => f,
-        Err(r) => return r.into_response(),
-    };
-    if let Err(r) = daily_quota(&mut state, &host.id) {
-        return r.into_response();
-    }
+    let principal = authorize(&mut state, &headers, &query)?;
+    let host = resolve_user(&state, &principal, &who)?;
+    let fields = parse_fields(&body, &host.passcode_rule)?;
+    daily_quota(&mut state, &host.id)?;
     let id = state.next_meeting;
     state.next_meeting += 1 + i64::from(rand::random::<u8>());
     let waiting_room = fields.waiting_room.unwrap_or(false);
@@ -444,7 +423,7 @@ pub async fn create_meeting(
     let body = meeting_json(&state, &meeting, true);
     state.meetings.insert(id, meeting);
     state.counters.meetings_created += 1;
-    (StatusCode::CREATED, Json(body)).into_response()
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 pub async fn list_meetings(
@@ -452,16 +431,10 @@ pub async fn list_meetings(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
     Path(who): Path<String>,
-) -> Response {
+) -> Result<Response, ApiError> {
     let mut state = shared.lock();
-    let principal = match authorize(&mut state, &headers, &query) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
-    };
-    let host = match resolve_user(&state, &principal, &who) {
-        Ok(user) => user,
-        Err(r) => return r.into_response(),
-    };
+    let principal = authorize(&mut state, &headers, &query)?;
+    let host = resolve_user(&state, &principal, &who)?;
     let meetings: Vec<Value> = state
         .meetings
         .values()
@@ -475,13 +448,13 @@ pub async fn list_meetings(
             })
         })
         .collect();
-    Json(json!({
+    Ok(Json(json!({
         "page_size": 300,
         "total_records": meetings.len(),
         "next_page_token": "",
         "meetings": meetings,
     }))
-    .into_response()
+    .into_response())
 }
 
 /// The meeting a path names, if it exists and this principal may touch it.
@@ -519,17 +492,11 @@ pub async fn meeting(
     Query(query): Query<HashMap<String, String>>,
     Path(raw_id): Path<String>,
     body: String,
-) -> Response {
+) -> Result<Response, ApiError> {
     let mut state = shared.lock();
-    let principal = match authorize(&mut state, &headers, &query) {
-        Ok(p) => p,
-        Err(r) => return r.into_response(),
-    };
-    let meeting = match owned_meeting(&state, &principal, &raw_id) {
-        Ok(m) => m,
-        Err(r) => return r.into_response(),
-    };
-    match method {
+    let principal = authorize(&mut state, &headers, &query)?;
+    let meeting = owned_meeting(&state, &principal, &raw_id)?;
+    Ok(match method {
         Method::GET => Json(meeting_json(&state, &meeting, true)).into_response(),
         Method::DELETE => {
             if let Some(m) = state.meetings.get_mut(&meeting.id) {
@@ -543,13 +510,8 @@ pub async fn meeting(
                 .user(&meeting.host_id)
                 .map(|u| u.passcode_rule.clone())
                 .unwrap_or_default();
-            let fields = match parse_fields(&body, &rule) {
-                Ok(f) => f,
-                Err(r) => return r.into_response(),
-            };
-            if let Err(r) = daily_quota(&mut state, &meeting.host_id) {
-                return r.into_response();
-            }
+            let fields = parse_fields(&body, &rule)?;
+            daily_quota(&mut state, &meeting.host_id)?;
             let m = state
                 .meetings
                 .get_mut(&meeting.id)
@@ -586,7 +548,7 @@ pub async fn meeting(
             StatusCode::NO_CONTENT.into_response()
         }
         _ => StatusCode::METHOD_NOT_ALLOWED.into_response(),
-    }
+    })
 }
 
 #[cfg(test)]

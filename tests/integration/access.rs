@@ -2,35 +2,8 @@
 
 use crate::helpers::*;
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Caller {
-    Anonymous,
-    Patient,
-    Receptionist,
-    Doctor,
-    Admin,
-}
-
 /// An endpoint, its form, and the status this caller must get.
 type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16);
-
-const CALLERS: [Caller; 5] = [
-    Caller::Anonymous,
-    Caller::Patient,
-    Caller::Receptionist,
-    Caller::Doctor,
-    Caller::Admin,
-];
-
-async fn client_for(app: &TestApp, caller: Caller) -> reqwest::Client {
-    match caller {
-        Caller::Anonymous => app.client(),
-        Caller::Patient => app.logged_in(PATIENT).await,
-        Caller::Receptionist => app.logged_in(RECEPTIONIST).await,
-        Caller::Doctor => app.logged_in(DOCTOR).await,
-        Caller::Admin => app.logged_in(ADMIN).await,
-    }
-}
 
 fn admin_only(caller: Caller) -> u16 {
     match caller {
@@ -59,7 +32,7 @@ async fn every_server_function_answers_each_role_as_documented() {
         .to_string();
 
     for caller in CALLERS {
-        let client = client_for(&app, caller).await;
+        let client = app.client_for(caller).await;
         let new_email = format!("new-{caller:?}@demo.clinic").to_lowercase();
         let cases: Vec<Case> = vec![
             ("/api/auth/me", vec![], 200),
@@ -114,7 +87,7 @@ async fn every_server_function_answers_each_role_as_documented() {
 async fn logout_is_harmless_for_anyone() {
     let app = spawn_app().await;
     for caller in CALLERS {
-        let client = client_for(&app, caller).await;
+        let client = app.client_for(caller).await;
         let response = app.call(&client, "/api/auth/logout", &[]).await;
         assert_eq!(response.status(), 200, "{caller:?}");
     }

@@ -316,3 +316,33 @@ pub async fn database_contains(app: &TestApp, needle: &str) -> bool {
         })
     }
 }
+
+/// The kinds of caller every role matrix is checked against.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Caller {
+    Anonymous,
+    Patient,
+    Receptionist,
+    Doctor,
+    Admin,
+}
+
+pub const CALLERS: [Caller; 5] = [
+    Caller::Anonymous,
+    Caller::Patient,
+    Caller::Receptionist,
+    Caller::Doctor,
+    Caller::Admin,
+];
+
+impl TestApp {
+    pub async fn client_for(&self, caller: Caller) -> Client {
+        match caller {
+            Caller::Anonymous => self.client(),
+            Caller::Patient => self.logged_in(PATIENT).await,
+            Caller::Receptionist => self.logged_in(RECEPTIONIST).await,
+            Caller::Doctor => self.logged_in(DOCTOR).await,
+            Caller::Admin => self.logged_in(ADMIN).await,
+        }
+    }
+}

@@ -9,25 +9,6 @@ const CLOSED: [(&str, &str); 2] = [
     ("ZOOM_API_BASE_URL", "http://127.0.0.1:9/v2"),
 ];
 
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Caller {
-    Anonymous,
-    Patient,
-    Receptionist,
-    Doctor,
-    Admin,
-}
-
-async fn client_for(app: &TestApp, caller: Caller) -> reqwest::Client {
-    match caller {
-        Caller::Anonymous => app.client(),
-        Caller::Patient => app.logged_in(PATIENT).await,
-        Caller::Receptionist => app.logged_in(RECEPTIONIST).await,
-        Caller::Doctor => app.logged_in(DOCTOR).await,
-        Caller::Admin => app.logged_in(ADMIN).await,
-    }
-}
-
 fn only(caller: Caller, allowed: Caller, ok: u16) -> u16 {
     match caller {
         Caller::Anonymous => 401,
@@ -67,7 +48,7 @@ async fn zoom_server_functions_answer_each_role_as_documented() {
         Caller::Doctor,
         Caller::Admin,
     ] {
-        let client = client_for(&app, caller).await;
+        let client = app.client_for(caller).await;
         let cases: Vec<Case> = vec![
             (
                 "POST",
