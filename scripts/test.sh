@@ -17,17 +17,17 @@ cargo fmt --all -- --check
 # clippy runs on the host target for both feature sets (Debian's Rust has no clippy); the
 # hydrate build's code is the same, only the target differs.
 step "clippy (ssr, all targets)"
-RUSTUP_TOOLCHAIN= RUSTC_BOOTSTRAP= cargo clippy --all-targets --features ssr -- -D warnings
+cargo clippy --all-targets --features ssr -- -D warnings
 step "clippy (hydrate)"
-RUSTUP_TOOLCHAIN= RUSTC_BOOTSTRAP= cargo clippy --lib --features hydrate -- -D warnings
+cargo clippy --lib --features hydrate -- -D warnings
 
 step "unit and integration tests on SQLite"
-RUSTUP_TOOLCHAIN= RUSTC_BOOTSTRAP= cargo test --features ssr
+cargo test --features ssr
 
 step "integration tests on PostgreSQL"
 trap pg_stop EXIT
 pg_start
-TEST_DATABASE=postgres RUSTUP_TOOLCHAIN= RUSTC_BOOTSTRAP= cargo test --features ssr --test integration
+TEST_DATABASE=postgres cargo test --features ssr --test integration
 pg_stop
 trap - EXIT
 
