@@ -17,9 +17,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub const PURPOSE_CLIENT_SECRET: &str = "zoom_settings.client_secret";
-pub(crate) const PURPOSE_ACCESS: &str = "zoom_connections.access_token";
-pub(crate) const PURPOSE_REFRESH: &str = "zoom_connections.refresh_token";
-pub(crate) const PURPOSE_ACCOUNT_ACCESS: &str = "zoom_account_token.access_token";
+pub const PURPOSE_ACCESS: &str = "zoom_connections.access_token";
+pub const PURPOSE_REFRESH: &str = "zoom_connections.refresh_token";
+pub const PURPOSE_ACCOUNT_ACCESS: &str = "zoom_account_token.access_token";
 pub const PURPOSE_OAUTH_VERIFIER: &str = "oauth_states.verifier";
 
 /// Scopes a Server-to-Server app needs, each as (classic, granular) alternatives.
