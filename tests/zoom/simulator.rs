@@ -3,7 +3,6 @@
 
 use crate::{challenge, meeting_body, query, start, REDIRECT, VERIFIER};
 
-use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 // --- A small checker for the OpenAPI schema subset Zoom's spec uses -------------------------
