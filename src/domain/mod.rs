@@ -6,6 +6,7 @@ mod names;
 mod password;
 mod role;
 mod timezone;
+mod visit_time;
 mod zoom;
 
 pub use email::Email;
@@ -13,6 +14,7 @@ pub use names::DisplayName;
 pub use password::NewPassword;
 pub use role::Role;
 pub use timezone::TimeZone;
+pub use visit_time::VisitStart;
 pub use zoom::{ZoomConnectionMode, ZoomIdentifier};
 
 /// Why a piece of input was rejected, phrased for the person who typed it.

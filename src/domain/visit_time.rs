@@ -1,0 +1,120 @@
+use super::{ParseError, TimeZone};
+use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone as _, Utc};
+use serde::{Deserialize, Serialize};
+
+/// When a visit starts: the exact instant (UTC) and the IANA zone it was booked in. Each viewer
+/// sees it in their own zone; storing the zone name rather than an offset keeps a visit
+/// booked before a DST change at the right wall-clock time for the person who booked it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitStart {
+    at: DateTime<Utc>,
+    booked_in: TimeZone,
+}
+
+impl VisitStart {
+    /// Parses a wall-clock time typed in `zone` (`YYYY-MM-DDTHH:MM`, as an HTML
+    /// `datetime-local` input sends it). A time skipped by a DST change is refused; a time that
+    /// happens twice (clocks going back) means the first occurrence, as calendars do.
+    pub fn parse_local(raw: &str, zone: TimeZone) -> Result<Self, ParseError> {
+        let raw = raw.trim();
+        let naive = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
+            .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
+            .map_err(|_| ParseError::new("Enter a date and time like 2026-03-29T09:30."))?;
+        let at = match zone.tz().from_local_datetime(&naive) {
+            LocalResult::Single(t) => t,
+            LocalResult::Ambiguous(first, _) => first,
+            LocalResult::None => {
+                return Err(ParseError::new(format!(
+                    "{} does not exist in {zone}: the clocks skip it for daylight saving time.",
+                    naive.format("%H:%M on %Y-%m-%d")
+                )))
+            }
+        };
+        Ok(Self {
+            at: at.with_timezone(&Utc),
+            booked_in: zone,
+        })
+    }
+
+    pub fn from_utc(at: DateTime<Utc>, booked_in: TimeZone) -> Self {
+        Self { at, booked_in }
+    }
+
+    pub fn utc(&self) -> DateTime<Utc> {
+        self.at
+    }
+
+    pub fn booked_in(&self) -> TimeZone {
+        self.booked_in
+    }
+
+    /// The start as a viewer in `zone` reads it, with the zone's abbreviation.
+    pub fn display_in(&self, zone: TimeZone) -> String {
+        self.at
+            .with_timezone(&zone.tz())
+            .format("%a %-d %b %Y, %H:%M %Z")
+            .to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zone(name: &str) -> TimeZone {
+        TimeZone::parse(name).unwrap()
+    }
+
+    #[test]
+    fn a_berlin_booking_is_the_same_instant_for_a_new_york_patient() {
+        let start = VisitStart::parse_local("2026-11-24T09:30", zone("Europe/Berlin")).unwrap();
+        assert_eq!(start.utc().to_rfc3339(), "2026-11-24T08:30:00+00:00");
+        assert_eq!(
+            start.display_in(zone("Europe/Berlin")),
+            "Tue 24 Nov 2026, 09:30 CET"
+        );
+        assert_eq!(
+            start.display_in(zone("America/New_York")),
+            "Tue 24 Nov 2026, 03:30 EST"
+        );
+    }
+
+    #[test]
+    fn across_the_dst_gap_between_europe_and_america_each_side_sees_its_own_time() {
+        // 2026-03-15: New York is already on EDT (-4), Berlin still on CET (+1).
+        let start = VisitStart::parse_local("2026-03-15T10:00", zone("America/New_York")).unwrap();
+        assert_eq!(start.utc().to_rfc3339(), "2026-03-15T14:00:00+00:00");
+        assert_eq!(
+            start.display_in(zone("Europe/Berlin")),
+            "Sun 15 Mar 2026, 15:00 CET"
+        );
+        // Two weeks later Berlin has moved to CEST (+2) too.
+        let later = VisitStart::parse_local("2026-03-30T10:00", zone("America/New_York")).unwrap();
+        assert_eq!(
+            later.display_in(zone("Europe/Berlin")),
+            "Mon 30 Mar 2026, 16:00 CEST"
+        );
+    }
+
+    #[test]
+    fn a_time_the_clocks_skip_is_refused_and_a_repeated_one_means_the_first() {
+        let skipped =
+            VisitStart::parse_local("2026-03-29T02:30", zone("Europe/Berlin")).unwrap_err();
+        assert!(
+            skipped.0.contains("does not exist in Europe/Berlin"),
+            "{skipped}"
+        );
+        let repeated = VisitStart::parse_local("2026-10-25T02:30", zone("Europe/Berlin")).unwrap();
+        assert_eq!(
+            repeated.utc().to_rfc3339(),
+            "2026-10-25T00:30:00+00:00",
+            "02:30 CEST, the first one"
+        );
+    }
+
+    #[test]
+    fn malformed_input_is_refused_with_an_example() {
+        let error = VisitStart::parse_local("next tuesday", zone("UTC")).unwrap_err();
+        assert!(error.0.contains("2026-03-29T09:30"));
+    }
+}
