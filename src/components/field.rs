@@ -4,7 +4,7 @@ use leptos::prelude::*;
 /// A labelled text input bound to `value`, showing `error` beneath it once there is one.
 #[component]
 pub fn TextField(
-    label: &'static str,
+    #[prop(into)] label: String,
     name: &'static str,
     value: RwSignal<String>,
     #[prop(into)] error: Signal<Option<String>>,

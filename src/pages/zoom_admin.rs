@@ -105,7 +105,6 @@ fn SettingsForm(view: ZoomSettingsView, save: ServerAction<SaveZoomSettings>) ->
         ),
         None => "Client secret".to_owned(),
     };
-    let secret_label: &'static str = Box::leak(secret_label.into_boxed_str());
 
     view! {
         <section class="card">

@@ -1,4 +1,4 @@
-use super::zoom_admin::{describe_connection, format_utc};
+use super::zoom_admin::describe_connection;
 use super::RequireRole;
 use crate::api::zoom::{my_zoom_status, CheckMyZoom, ConnectionState, DisconnectZoom, MyZoomView};
 use crate::domain::{Role, ZoomConnectionMode};
@@ -65,11 +65,6 @@ fn render(
             let connected = matches!(view.connection, ConnectionState::Connected { .. });
             let needs_reconnect =
                 matches!(view.connection, ConnectionState::ReconnectNeeded { .. });
-            let since = match &view.connection {
-                ConnectionState::Connected { since, .. } => Some(format_utc(*since)),
-                _ => None,
-            };
-            let _ = since;
             view! {
                 <p data-testid="zoom-status" class:error=needs_reconnect>{describe_connection(&view.connection)}</p>
                 <div class="buttons">
