@@ -32,6 +32,8 @@ async fn main() {
     let app = spawn_app_with(&pairs).await;
     let doctor = app.logged_in(DOCTOR).await;
     connect_doctor(&app, &sim, &doctor).await;
+    // Measure the app, not the plan's per-second limit (Pro: 30/s).
+    sim.allow_bursts().await;
 
     // 1. Refreshes per N concurrent calls with an expired token.
     for round in 1..=3 {
