@@ -87,6 +87,10 @@ test('logout ends the session', async ({ page, context }) => {
   await logIn(page, 'doctor');
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.waitForURL((url) => url.pathname === '/login');
+  // The earlier login must not bounce the login page back home.
+  await page.waitForTimeout(500);
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
   await page.goto('/');
   await expect(page).toHaveURL(/\/login\?next=/);
   const me = await context.request.post('/api/auth/me');

@@ -11,6 +11,8 @@ pub fn Nav() -> impl IntoView {
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(())) = auth.logout.value().get() {
+            // The earlier login's result must not send the login page straight back home.
+            auth.login.clear();
             navigate("/login", Default::default());
         }
     });

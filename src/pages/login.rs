@@ -47,7 +47,12 @@ pub fn LoginPage() -> impl IntoView {
     });
     let general_error = server_error_general(last_error, &["email", "password"]);
 
+    // Only a login made on this visit to the page counts, not one from earlier in the session.
+    let logins_before = auth.login.version().get_untracked();
     Effect::new(move |_| {
+        if auth.login.version().get() == logins_before {
+            return;
+        }
         if let Some(Ok(_)) = auth.login.value().get() {
             let next = safe_return_path(query.with_untracked(|q| q.get("next")));
             navigate(&next, Default::default());
