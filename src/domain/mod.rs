@@ -6,6 +6,7 @@ mod names;
 mod password;
 mod role;
 mod timezone;
+mod visit;
 mod visit_time;
 mod zoom;
 
@@ -14,6 +15,7 @@ pub use names::DisplayName;
 pub use password::NewPassword;
 pub use role::Role;
 pub use timezone::TimeZone;
+pub use visit::{MeetingState, VisitId, VisitLength};
 pub use visit_time::VisitStart;
 pub use zoom::{ZoomConnectionMode, ZoomIdentifier};
 

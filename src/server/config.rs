@@ -90,6 +90,14 @@ pub struct Settings {
     pub zoom_api_base_url: String,
     /// How long a doctor has to finish Zoom's consent page (default 10 minutes).
     pub oauth_state_ttl: Duration,
+    /// How long one call to Zoom may take before it counts as failed.
+    pub zoom_request_timeout: Duration,
+    /// How many meeting jobs one app instance runs at once.
+    pub meeting_workers: usize,
+    /// How long a worker holds a claimed job before another instance may take it over.
+    pub meeting_job_lease: Duration,
+    /// The longest wait between two attempts of a failing job (backoff doubles up to this).
+    pub meeting_retry_max: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -116,6 +124,10 @@ struct FileLayer {
     zoom_oauth_base_url: Option<String>,
     zoom_api_base_url: Option<String>,
     oauth_state_ttl_secs: Option<u64>,
+    zoom_request_timeout_secs: Option<u64>,
+    meeting_workers: Option<usize>,
+    meeting_job_lease_secs: Option<u64>,
+    meeting_retry_max_secs: Option<u64>,
 }
 
 pub const DEFAULT_CONFIG_FILE: &str = "telehealth.toml";
@@ -204,6 +216,24 @@ impl Settings {
                     .or(file.oauth_state_ttl_secs)
                     .unwrap_or(600),
             ),
+            zoom_request_timeout: Duration::from_secs(
+                parse_env(&env, "ZOOM_REQUEST_TIMEOUT_SECS")?
+                    .or(file.zoom_request_timeout_secs)
+                    .unwrap_or(15),
+            ),
+            meeting_workers: parse_env(&env, "MEETING_WORKERS")?
+                .or(file.meeting_workers)
+                .unwrap_or(4),
+            meeting_job_lease: Duration::from_secs(
+                parse_env(&env, "MEETING_JOB_LEASE_SECS")?
+                    .or(file.meeting_job_lease_secs)
+                    .unwrap_or(120),
+            ),
+            meeting_retry_max: Duration::from_secs(
+                parse_env(&env, "MEETING_RETRY_MAX_SECS")?
+                    .or(file.meeting_retry_max_secs)
+                    .unwrap_or(300),
+            ),
         };
         for (name, url) in [
             ("ZOOM_OAUTH_BASE_URL", &settings.zoom_oauth_base_url),
@@ -226,7 +256,29 @@ impl Settings {
                 reason: "must be greater than zero".into(),
             });
         }
+        if settings.zoom_request_timeout.is_zero() || settings.meeting_workers == 0 {
+            return Err(ConfigError::Invalid {
+                name: "ZOOM_REQUEST_TIMEOUT_SECS / MEETING_WORKERS",
+                reason: "must be greater than zero".into(),
+            });
+        }
+        if settings.meeting_job_lease < settings.create_fence() + Duration::from_secs(5) {
+            return Err(ConfigError::Invalid {
+                name: "MEETING_JOB_LEASE_SECS",
+                reason: format!(
+                    "must be at least {} s: four Zoom request timeouts plus a margin, so a \
+                     worker's lease outlives every request it sends",
+                    (settings.create_fence() + Duration::from_secs(5)).as_secs()
+                ),
+            });
+        }
         Ok(settings)
+    }
+
+    /// How long a create request can still be in flight after a worker decides to send it:
+    /// a token refresh, the call, and the one renewal-and-retry after a rejected token.
+    pub fn create_fence(&self) -> Duration {
+        self.zoom_request_timeout * 4 + Duration::from_secs(2)
     }
 
     /// The keys that seal secrets at rest. Demo mode may run without one (with a published

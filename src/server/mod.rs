@@ -12,6 +12,7 @@ pub mod persistence;
 pub mod startup;
 pub mod telemetry;
 pub mod video;
+pub mod visits;
 
 use crate::error::AppError;
 use axum::extract::FromRef;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub keyring: Arc<crypto::Keyring>,
     pub video: Arc<dyn video::VideoProvider>,
+    /// Wakes this instance's meeting worker when a request queues Zoom work.
+    pub jobs_wake: Arc<tokio::sync::Notify>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -5,6 +5,7 @@ use crate::server::auth::{password, session::Timeouts};
 use crate::server::config::Settings;
 use crate::server::persistence::{Db, DbSessionStore};
 use crate::server::video::zoom::ZoomProvider;
+use crate::server::visits::worker::MeetingWorker;
 use crate::server::{demo, http, oauth, AppState};
 use axum::http::{header, HeaderValue, Request};
 use axum::routing::get;
@@ -69,6 +70,7 @@ impl Application {
             keyring.clone(),
             &settings.zoom_oauth_base_url,
             &settings.zoom_api_base_url,
+            settings.zoom_request_timeout,
         ));
         let state = AppState {
             db,
@@ -76,6 +78,7 @@ impl Application {
             leptos_options,
             keyring,
             video,
+            jobs_wake: Arc::new(tokio::sync::Notify::new()),
         };
         let router = router(state.clone());
         tokio::task::spawn_blocking(password::warm_up);
@@ -98,6 +101,7 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let meetings = tokio::spawn(MeetingWorker::new(&self.state).run());
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -105,6 +109,9 @@ impl Application {
             .with_graceful_shutdown(self.shutdown)
             .await;
         housekeeping.abort();
+        // A job cut off here keeps its lease and is taken up again after it expires; every
+        // step of a job is safe to repeat.
+        meetings.abort();
         self.state.db.close().await;
         tracing::info!("stopped");
         result

@@ -102,6 +102,7 @@ async fn fixture(zoom_user: &str) -> Fixture {
         keyring,
         &sim.url,
         &format!("{}/v2", sim.url),
+        std::time::Duration::from_secs(15),
     ));
     Fixture {
         sim,

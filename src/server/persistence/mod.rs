@@ -7,12 +7,14 @@ mod audit;
 mod sessions;
 mod throttle;
 mod users;
+mod visits;
 mod zoom;
 
 pub use audit::{AuditEntry, NewAuditEntry};
 pub use sessions::DbSessionStore;
 pub use throttle::ThrottleScope;
 pub use users::{NewUser, UserRecord, UserUpdate};
+pub use visits::{AppointmentRow, JobTicket, MeetingRow, NewAppointment, Person, Visibility};
 pub use zoom::{
     AccountTokenRow, ConnectionRow, NewConnection, OAuthStateRow, SealedValue, ZoomMode,
     ZoomSettingsRow,

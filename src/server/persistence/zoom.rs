@@ -456,7 +456,7 @@ impl Db {
     /// Every sealed value with where it lives, for key rotation.
     pub async fn sealed_values(&self) -> StoreResult<Vec<SealedValue>> {
         let mut out = Vec::new();
-        let queries: [(&str, &str, &str, &str); 5] = [
+        let queries: [(&str, &str, &str, &str); 7] = [
             (
                 "zoom_settings",
                 "id",
@@ -486,6 +486,18 @@ impl Db {
                 "state_hash",
                 "verifier_enc",
                 "oauth_states.verifier",
+            ),
+            (
+                "meetings",
+                "appointment_id",
+                "passcode_enc",
+                "meetings.passcode",
+            ),
+            (
+                "meetings",
+                "appointment_id",
+                "join_url_enc",
+                "meetings.join_url",
             ),
         ];
         for (table, key, column, purpose) in queries {

@@ -49,6 +49,39 @@ pub struct CreatedMeeting {
     pub passcode_held: bool,
 }
 
+/// A host's passcode policy, as the provider states it. Generated passcodes must satisfy it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PasscodeRules {
+    pub min_length: u32,
+    pub max_length: u32,
+    pub letter: bool,
+    pub number: bool,
+    pub special: bool,
+    pub upper_and_lower: bool,
+    pub numeric_only: bool,
+    /// Runs of this many consecutive characters ("1234", "abcd") are refused; 0 means none.
+    pub no_sequences_of: u32,
+    /// The special characters the provider accepts.
+    pub specials: &'static str,
+}
+
+/// A meeting as the provider reports it now, read back to check that our settings held.
+#[derive(Debug, Clone)]
+pub struct MeetingCheck {
+    pub uuid: Option<String>,
+    pub waiting_room: bool,
+    pub join_before_host: bool,
+    pub passcode_held: bool,
+}
+
+/// A meeting found by the marker in its agenda.
+#[derive(Debug, Clone)]
+pub struct FoundMeeting {
+    pub meeting_id: i64,
+    pub uuid: Option<String>,
+    pub join_url: SecretString,
+}
+
 /// Why a provider call failed, in terms a caller can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProviderError {
@@ -130,6 +163,25 @@ pub trait VideoProvider: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<(), ProviderError>;
 
     async fn delete_meeting(&self, host: HostId, meeting_id: i64) -> Result<(), ProviderError>;
+
+    /// The host's passcode policy, for generating a passcode the provider will accept.
+    async fn passcode_rules(&self, host: HostId) -> Result<PasscodeRules, ProviderError>;
+
+    /// The host's upcoming meeting whose agenda carries `marker`, if any: how a create whose
+    /// answer was lost is found instead of repeated.
+    async fn find_meeting(
+        &self,
+        host: HostId,
+        marker: &str,
+    ) -> Result<Option<FoundMeeting>, ProviderError>;
+
+    /// Reads the meeting back to check its waiting room, host-first entry and passcode.
+    async fn check_meeting(
+        &self,
+        host: HostId,
+        meeting_id: i64,
+        passcode: &SecretString,
+    ) -> Result<MeetingCheck, ProviderError>;
 
     /// A fresh host start link, fetched at the moment it is needed and never stored.
     async fn start_link(

@@ -165,7 +165,13 @@ pub struct MeetingInfoSettings {
 struct MeetingList {
     #[serde(default)]
     meetings: Vec<MeetingInfo>,
+    #[serde(default)]
+    next_page_token: Option<String>,
 }
+
+/// Zoom's passcode limits: "maximum length of 10 characters", letters, digits and these.
+pub const PASSCODE_MAX_LEN: u32 = 10;
+pub const PASSCODE_SPECIALS: &str = "@-_*";
 
 pub fn format_start_time(start: DateTime<Utc>) -> String {
     start.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -179,14 +185,14 @@ pub struct ZoomApi {
 }
 
 impl ZoomApi {
-    pub fn new(oauth_base: &str, api_base: &str) -> Self {
+    pub fn new(oauth_base: &str, api_base: &str, timeout: Duration) -> Self {
         // Redirects off: a token request that is redirected must fail, not be replayed with
         // our credentials elsewhere. Timeouts bound how long a visit waits on Zoom.
         let http = reqwest::Client::builder()
             .use_rustls_tls()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(15))
+            .timeout(timeout)
             .user_agent(concat!("telehealth/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("the HTTP client configuration is valid");
@@ -416,25 +422,37 @@ impl ZoomApi {
         json_or_error(response).await
     }
 
+    /// Every upcoming meeting of `user`, following `next_page_token` (bounded, so a host
+    /// with an unexpectedly huge calendar cannot keep a worker busy forever).
     pub async fn list_meetings(
         &self,
         token: &SecretString,
         user: &str,
     ) -> Result<Vec<MeetingInfo>, ZoomError> {
-        let response = self
-            .api(
-                reqwest::Method::GET,
-                &format!(
-                    "/users/{}/meetings?type=scheduled&page_size=300",
-                    path_segment(user)
-                ),
-                token,
-            )
-            .send()
-            .await
-            .map_err(transport)?;
-        let list: MeetingList = json_or_error(response).await?;
-        Ok(list.meetings)
+        let mut meetings = Vec::new();
+        let mut page_token = String::new();
+        for _ in 0..20 {
+            let mut path = format!(
+                "/users/{}/meetings?type=scheduled&page_size=300",
+                path_segment(user)
+            );
+            if !page_token.is_empty() {
+                path.push_str("&next_page_token=");
+                path.push_str(&path_segment(&page_token));
+            }
+            let response = self
+                .api(reqwest::Method::GET, &path, token)
+                .send()
+                .await
+                .map_err(transport)?;
+            let page: MeetingList = json_or_error(response).await?;
+            meetings.extend(page.meetings);
+            match page.next_page_token {
+                Some(next) if !next.is_empty() => page_token = next,
+                _ => break,
+            }
+        }
+        Ok(meetings)
     }
 
     pub async fn get_meeting(
@@ -621,7 +639,7 @@ mod tests {
 
     #[test]
     fn the_authorize_url_asks_for_s256_explicitly() {
-        let api = ZoomApi::new("https://zoom.us", "https://api.zoom.us/v2");
+        let api = ZoomApi::new("https://zoom.us", "https://api.zoom.us/v2", Duration::from_secs(15));
         let url = api.authorize_url("cid", "http://127.0.0.1:3000/api/zoom/callback", "st", "ch");
         assert!(url.starts_with("https://zoom.us/oauth/authorize?response_type=code&client_id=cid"));
         assert!(url.contains("code_challenge_method=S256"));

@@ -5,8 +5,8 @@ pub mod api;
 mod tokens;
 
 use super::{
-    ConnectionReport, CreatedMeeting, HostAccount, HostId, MeetingSpec, ProviderError,
-    VideoProvider,
+    ConnectionReport, CreatedMeeting, FoundMeeting, HostAccount, HostId, MeetingCheck,
+    MeetingSpec, PasscodeRules, ProviderError, VideoProvider,
 };
 use crate::server::crypto::Keyring;
 use crate::server::persistence::{Db, NewConnection, ZoomMode};
@@ -68,11 +68,17 @@ fn store_error(error: impl std::fmt::Display) -> ProviderError {
 }
 
 impl ZoomProvider {
-    pub fn new(db: Db, keyring: Arc<Keyring>, oauth_base: &str, api_base: &str) -> Self {
+    pub fn new(
+        db: Db,
+        keyring: Arc<Keyring>,
+        oauth_base: &str,
+        api_base: &str,
+        timeout: std::time::Duration,
+    ) -> Self {
         Self {
             db,
             keyring,
-            api: ZoomApi::new(oauth_base, api_base),
+            api: ZoomApi::new(oauth_base, api_base, timeout),
             tokens: tokens::TokenLocks::default(),
         }
     }
@@ -242,12 +248,7 @@ impl VideoProvider for ZoomProvider {
         let api = &self.api;
         let user = self
             .as_host(host, |token, zoom_user| async move {
-                let who = if zoom_user.is_empty() {
-                    "me".to_owned()
-                } else {
-                    zoom_user
-                };
-                api.get_user(&token, &who).await
+                api.get_user(&token, &acting_user(zoom_user)).await
             })
             .await?;
         Ok(HostAccount {
@@ -294,13 +295,9 @@ impl VideoProvider for ZoomProvider {
             .as_host(host, |token, zoom_user| {
                 let start_time = start_time.clone();
                 async move {
-                    let who = if zoom_user.is_empty() {
-                        "me".to_owned()
-                    } else {
-                        zoom_user
-                    };
                     let body = meeting_body(spec, &start_time);
-                    api.create_meeting(&token, &who, &body).await
+                    api.create_meeting(&token, &acting_user(zoom_user), &body)
+                        .await
                 }
             })
             .await?;
@@ -342,6 +339,69 @@ impl VideoProvider for ZoomProvider {
         .await
     }
 
+    async fn passcode_rules(&self, host: HostId) -> Result<PasscodeRules, ProviderError> {
+        let api = &self.api;
+        let rule = self
+            .as_host(host, |token, zoom_user| async move {
+                api.passcode_requirement(&token, &acting_user(zoom_user))
+                    .await
+            })
+            .await?;
+        Ok(PasscodeRules {
+            min_length: rule.length,
+            max_length: api::PASSCODE_MAX_LEN,
+            letter: rule.have_letter,
+            number: rule.have_number,
+            special: rule.have_special_character,
+            upper_and_lower: rule.have_upper_and_lower_characters,
+            numeric_only: rule.only_allow_numeric,
+            no_sequences_of: rule.consecutive_characters_length,
+            specials: api::PASSCODE_SPECIALS,
+        })
+    }
+
+    async fn find_meeting(
+        &self,
+        host: HostId,
+        marker: &str,
+    ) -> Result<Option<FoundMeeting>, ProviderError> {
+        let api = &self.api;
+        let meetings = self
+            .as_host(host, |token, zoom_user| async move {
+                api.list_meetings(&token, &acting_user(zoom_user)).await
+            })
+            .await?;
+        Ok(meetings
+            .into_iter()
+            .find(|m| m.agenda.as_deref().is_some_and(|a| a.contains(marker)))
+            .map(|m| FoundMeeting {
+                meeting_id: m.id,
+                uuid: m.uuid,
+                join_url: SecretString::from(m.join_url.unwrap_or_default()),
+            }))
+    }
+
+    async fn check_meeting(
+        &self,
+        host: HostId,
+        meeting_id: i64,
+        passcode: &SecretString,
+    ) -> Result<MeetingCheck, ProviderError> {
+        let api = &self.api;
+        let info = self
+            .as_host(host, |token, _| async move {
+                api.get_meeting(&token, meeting_id).await
+            })
+            .await?;
+        let settings = info.settings.unwrap_or_default();
+        Ok(MeetingCheck {
+            uuid: info.uuid,
+            waiting_room: settings.waiting_room.unwrap_or(false),
+            join_before_host: settings.join_before_host.unwrap_or(false),
+            passcode_held: info.password.as_deref() == Some(passcode.expose_secret()),
+        })
+    }
+
     async fn start_link(
         &self,
         host: HostId,
@@ -356,6 +416,15 @@ impl VideoProvider for ZoomProvider {
         info.start_url
             .map(SecretString::from)
             .ok_or_else(|| ProviderError::Unavailable("Zoom returned no start link".into()))
+    }
+}
+
+/// The Zoom user a call acts as: the mapped user (Server-to-Server) or the token's own.
+fn acting_user(zoom_user: String) -> String {
+    if zoom_user.is_empty() {
+        "me".to_owned()
+    } else {
+        zoom_user
     }
 }
 

@@ -1,0 +1,606 @@
+//! Appointments, the meeting behind each, and the queue of Zoom work. Every change that Zoom
+//! must hear about is written together with its job in one transaction, so a visit is never
+//! saved without the work that gives it a meeting, whatever happens to the process next.
+
+use super::{now_unix, Db, StoreError, StoreResult};
+use crate::domain::{MeetingState, TimeZone, VisitId, VisitLength, VisitStart};
+use chrono::DateTime;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+/// Which appointments a caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    Everything,
+    DoctorOf(i64),
+    PatientOf(i64),
+}
+
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub id: i64,
+    pub name: Option<String>,
+    pub email: String,
+    pub time_zone: Option<TimeZone>,
+}
+
+impl Person {
+    pub fn label(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.email.clone())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MeetingRow {
+    pub host_id: i64,
+    pub marker: String,
+    pub state: MeetingState,
+    pub zoom_meeting_id: Option<i64>,
+    pub zoom_uuid: Option<String>,
+    pub join_url_enc: Option<String>,
+    pub passcode_enc: Option<String>,
+    pub create_attempted: bool,
+    pub settings_warning: Option<String>,
+    pub synced_version: i64,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AppointmentRow {
+    pub id: i64,
+    pub public_id: VisitId,
+    pub doctor: Person,
+    pub patient: Person,
+    pub start: VisitStart,
+    pub length: VisitLength,
+    pub reason: Option<String>,
+    pub cancelled: bool,
+    pub version: i64,
+    pub meeting: MeetingRow,
+}
+
+impl AppointmentRow {
+    pub fn ends_at(&self) -> i64 {
+        self.start.utc().timestamp() + i64::from(self.length.minutes()) * 60
+    }
+}
+
+pub struct NewAppointment<'a> {
+    pub public_id: &'a VisitId,
+    pub doctor_id: i64,
+    pub patient_id: i64,
+    pub start: VisitStart,
+    pub length: VisitLength,
+    pub reason: Option<&'a str>,
+    pub created_by: i64,
+    pub marker: &'a str,
+}
+
+/// A claimed job: which appointment, and which generation of its work.
+#[derive(Debug, Clone, Copy)]
+pub struct JobTicket {
+    pub appointment_id: i64,
+    pub generation: i64,
+    pub attempts: i64,
+}
+
+const APPOINTMENT_SELECT: &str = "SELECT a.id, a.public_id, a.starts_at, a.booked_zone, \
+    a.duration_minutes, a.reason, a.status, a.version, \
+    d.id AS d_id, d.display_name AS d_name, d.email AS d_email, d.time_zone AS d_zone, \
+    p.id AS p_id, p.display_name AS p_name, p.email AS p_email, p.time_zone AS p_zone, \
+    m.host_id, m.marker, m.state, m.zoom_meeting_id, m.zoom_uuid, m.join_url_enc, \
+    m.passcode_enc, m.create_attempted, m.settings_warning, m.synced_version, m.attempts, \
+    m.last_error \
+    FROM appointments a \
+    JOIN users d ON d.id = a.doctor_id \
+    JOIN users p ON p.id = a.patient_id \
+    JOIN meetings m ON m.appointment_id = a.id";
+
+fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {error}"))
+}
+
+fn zone(raw: Option<String>, what: &str) -> StoreResult<Option<TimeZone>> {
+    raw.map(|z| TimeZone::parse(&z))
+        .transpose()
+        .map_err(|e| corrupt(what, e))
+}
+
+fn appointment_from_row(row: &AnyRow) -> StoreResult<AppointmentRow> {
+    let starts_at: i64 = row.try_get("starts_at")?;
+    let booked_zone: String = row.try_get("booked_zone")?;
+    let booked_zone =
+        TimeZone::parse(&booked_zone).map_err(|e| corrupt("appointments.booked_zone", e))?;
+    let at = DateTime::from_timestamp(starts_at, 0)
+        .ok_or_else(|| corrupt("appointments.starts_at", starts_at))?;
+    let duration: i64 = row.try_get("duration_minutes")?;
+    let public_id: String = row.try_get("public_id")?;
+    let status: String = row.try_get("status")?;
+    let state: String = row.try_get("state")?;
+    let create_attempted: i64 = row.try_get("create_attempted")?;
+    Ok(AppointmentRow {
+        id: row.try_get("id")?,
+        public_id: VisitId::parse(&public_id).map_err(|e| corrupt("appointments.public_id", e))?,
+        doctor: Person {
+            id: row.try_get("d_id")?,
+            name: row.try_get("d_name")?,
+            email: row.try_get("d_email")?,
+            time_zone: zone(row.try_get("d_zone")?, "users.time_zone")?,
+        },
+        patient: Person {
+            id: row.try_get("p_id")?,
+            name: row.try_get("p_name")?,
+            email: row.try_get("p_email")?,
+            time_zone: zone(row.try_get("p_zone")?, "users.time_zone")?,
+        },
+        start: VisitStart::from_utc(at, booked_zone),
+        length: VisitLength::from_minutes(u32::try_from(duration).unwrap_or(0))
+            .map_err(|e| corrupt("appointments.duration_minutes", e))?,
+        reason: row.try_get("reason")?,
+        cancelled: status == "cancelled",
+        version: row.try_get("version")?,
+        meeting: MeetingRow {
+            host_id: row.try_get("host_id")?,
+            marker: row.try_get("marker")?,
+            state: MeetingState::parse(&state).map_err(|e| corrupt("meetings.state", e))?,
+            zoom_meeting_id: row.try_get("zoom_meeting_id")?,
+            zoom_uuid: row.try_get("zoom_uuid")?,
+            join_url_enc: row.try_get("join_url_enc")?,
+            passcode_enc: row.try_get("passcode_enc")?,
+            create_attempted: create_attempted != 0,
+            settings_warning: row.try_get("settings_warning")?,
+            synced_version: row.try_get("synced_version")?,
+            attempts: row.try_get("attempts")?,
+            last_error: row.try_get("last_error")?,
+        },
+    })
+}
+
+/// Queues "make Zoom match this appointment", due now. A job already queued gets a new
+/// generation, so a worker busy with the old one does not delete the new work when it ends.
+async fn enqueue(tx: &mut Transaction<'_, Any>, appointment_id: i64, now: i64) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO meeting_jobs (appointment_id, generation, due_at, attempts, created_at) \
+         VALUES ($1, 0, $2, 0, $2) \
+         ON CONFLICT (appointment_id) DO UPDATE SET generation = meeting_jobs.generation + 1, \
+         due_at = excluded.due_at, attempts = 0",
+    )
+    .bind(appointment_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Db {
+    pub async fn create_appointment(&self, new: NewAppointment<'_>) -> StoreResult<i64> {
+        let now = now_unix();
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "INSERT INTO appointments (public_id, doctor_id, patient_id, starts_at, booked_zone, \
+             duration_minutes, reason, status, version, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'scheduled', 0, $8, $9, $9) RETURNING id",
+        )
+        .bind(new.public_id.as_str().to_owned())
+        .bind(new.doctor_id)
+        .bind(new.patient_id)
+        .bind(new.start.utc().timestamp())
+        .bind(new.start.booked_in().name().to_owned())
+        .bind(i64::from(new.length.minutes()))
+        .bind(new.reason.map(str::to_owned))
+        .bind(new.created_by)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        let id: i64 = row.try_get("id")?;
+        sqlx::query(
+            "INSERT INTO meetings (appointment_id, host_id, marker, state, updated_at) \
+             VALUES ($1, $2, $3, 'pending', $4)",
+        )
+        .bind(id)
+        .bind(new.doctor_id)
+        .bind(new.marker.to_owned())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        enqueue(&mut tx, id, now).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn appointments(
+        &self,
+        visibility: Visibility,
+        since: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<AppointmentRow>> {
+        let (filter, subject) = match visibility {
+            Visibility::Everything => ("$2 = $2", 0),
+            Visibility::DoctorOf(id) => ("a.doctor_id = $2", id),
+            Visibility::PatientOf(id) => ("a.patient_id = $2", id),
+        };
+        let sql = format!(
+            "{APPOINTMENT_SELECT} WHERE a.starts_at >= $1 AND {filter} \
+             ORDER BY a.starts_at, a.id LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(since)
+            .bind(subject)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(appointment_from_row).collect()
+    }
+
+    pub async fn appointment(&self, public_id: &VisitId) -> StoreResult<Option<AppointmentRow>> {
+        let sql = format!("{APPOINTMENT_SELECT} WHERE a.public_id = $1");
+        let row = sqlx::query(&sql)
+            .bind(public_id.as_str().to_owned())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(appointment_from_row).transpose()
+    }
+
+    pub async fn appointment_by_id(&self, id: i64) -> StoreResult<Option<AppointmentRow>> {
+        let sql = format!("{APPOINTMENT_SELECT} WHERE a.id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(appointment_from_row).transpose()
+    }
+
+    /// Whether the patient already sees this doctor: what lets a doctor book them again.
+    pub async fn is_patient_of(&self, doctor_id: i64, patient_id: i64) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM appointments WHERE doctor_id = $1 AND patient_id = $2",
+        )
+        .bind(doctor_id)
+        .bind(patient_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    /// Applies a change to a scheduled appointment and queues the Zoom work it needs, in one
+    /// transaction. `false` when the appointment was cancelled (or is gone) meanwhile.
+    async fn change_appointment(
+        &self,
+        id: i64,
+        set: &str,
+        binds: &[i64],
+        text: Option<&str>,
+    ) -> StoreResult<bool> {
+        let now = now_unix();
+        let mut tx = self.pool.begin().await?;
+        // `set` numbers its own values from $3, after the two every change binds.
+        let sql = format!(
+            "UPDATE appointments SET version = version + 1, updated_at = $1, {set} \
+             WHERE id = $2 AND status = 'scheduled'"
+        );
+        let mut query = sqlx::query(&sql).bind(now).bind(id);
+        for value in binds {
+            query = query.bind(*value);
+        }
+        if let Some(text) = text {
+            query = query.bind(text.to_owned());
+        }
+        let changed = query.execute(&mut *tx).await?.rows_affected() == 1;
+        if changed {
+            sqlx::query(
+                "UPDATE meetings SET state = 'pending', last_error = NULL, updated_at = $2 \
+                 WHERE appointment_id = $1",
+            )
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            enqueue(&mut tx, id, now).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    pub async fn reschedule_appointment(
+        &self,
+        id: i64,
+        start: VisitStart,
+        length: VisitLength,
+    ) -> StoreResult<bool> {
+        self.change_appointment(
+            id,
+            "starts_at = $3, duration_minutes = $4, booked_zone = $5",
+            &[start.utc().timestamp(), i64::from(length.minutes())],
+            Some(start.booked_in().name()),
+        )
+        .await
+    }
+
+    pub async fn change_doctor(&self, id: i64, doctor_id: i64) -> StoreResult<bool> {
+        self.change_appointment(id, "doctor_id = $3", &[doctor_id], None)
+            .await
+    }
+
+    pub async fn cancel_appointment(&self, id: i64) -> StoreResult<bool> {
+        self.change_appointment(id, "status = 'cancelled'", &[], None)
+            .await
+    }
+
+    /// Queues the Zoom work again for a meeting that failed.
+    pub async fn retry_meeting(&self, id: i64) -> StoreResult<bool> {
+        let now = now_unix();
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(
+            "UPDATE meetings SET state = 'pending', last_error = NULL, updated_at = $2 \
+             WHERE appointment_id = $1 AND state = 'failed'",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if changed {
+            enqueue(&mut tx, id, now).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    // ---- the job queue ----
+
+    /// Jobs due now that nobody holds, oldest first.
+    pub async fn due_jobs(&self, now: i64, limit: i64) -> StoreResult<Vec<JobTicket>> {
+        let rows = sqlx::query(
+            "SELECT appointment_id, generation, attempts FROM meeting_jobs \
+             WHERE due_at <= $1 AND lease_until < $1 ORDER BY due_at, appointment_id LIMIT $2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(JobTicket {
+                    appointment_id: r.try_get("appointment_id")?,
+                    generation: r.try_get("generation")?,
+                    attempts: r.try_get("attempts")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Takes a job for `owner` until `lease_until`, if no other worker holds it: the
+    /// conditional update is the lock, across threads and app instances alike.
+    pub async fn claim_job(
+        &self,
+        job: &JobTicket,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> StoreResult<bool> {
+        let claimed = sqlx::query(
+            "UPDATE meeting_jobs SET lease_owner = $1, lease_until = $2 \
+             WHERE appointment_id = $3 AND generation = $4 AND lease_until < $5 AND due_at <= $5",
+        )
+        .bind(owner.to_owned())
+        .bind(lease_until)
+        .bind(job.appointment_id)
+        .bind(job.generation)
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(claimed == 1)
+    }
+
+    /// Done: removes the job unless newer work arrived meanwhile, which then runs next.
+    pub async fn finish_job(&self, job: &JobTicket, owner: &str) -> StoreResult<()> {
+        let deleted = sqlx::query(
+            "DELETE FROM meeting_jobs WHERE appointment_id = $1 AND generation = $2",
+        )
+        .bind(job.appointment_id)
+        .bind(job.generation)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if deleted == 0 {
+            self.release_job(job.appointment_id, owner).await?;
+        }
+        Ok(())
+    }
+
+    /// Gives a job back, due at `due_at`, after a failure worth retrying.
+    pub async fn postpone_job(
+        &self,
+        job: &JobTicket,
+        owner: &str,
+        due_at: i64,
+        attempts: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE meeting_jobs SET due_at = $1, attempts = $2, lease_owner = NULL, lease_until = 0 \
+             WHERE appointment_id = $3 AND generation = $4 AND lease_owner = $5",
+        )
+        .bind(due_at)
+        .bind(attempts)
+        .bind(job.appointment_id)
+        .bind(job.generation)
+        .bind(owner.to_owned())
+        .execute(&self.pool)
+        .await?;
+        self.release_job(job.appointment_id, owner).await
+    }
+
+    async fn release_job(&self, appointment_id: i64, owner: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE meeting_jobs SET lease_owner = NULL, lease_until = 0 \
+             WHERE appointment_id = $1 AND lease_owner = $2",
+        )
+        .bind(appointment_id)
+        .bind(owner.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn pending_job_count(&self) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM meeting_jobs")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    // ---- the meeting mapping ----
+
+    /// Records, before calling Zoom, that a create may reach it, with the passcode it sends:
+    /// the fence that keeps a meeting from being created twice. It succeeds only while
+    /// `owner` still holds the job's lease, which it extends to `held_until` (past the last
+    /// moment the create request can be in flight), so no other worker can act meanwhile.
+    pub async fn mark_create_attempted(
+        &self,
+        appointment_id: i64,
+        owner: &str,
+        held_until: i64,
+        passcode_enc: String,
+    ) -> StoreResult<bool> {
+        let now = now_unix();
+        let mut tx = self.pool.begin().await?;
+        let extended = sqlx::query(
+            "UPDATE meeting_jobs SET lease_until = $3 \
+             WHERE appointment_id = $1 AND lease_owner = $2 AND lease_until >= $4",
+        )
+        .bind(appointment_id)
+        .bind(owner.to_owned())
+        .bind(held_until)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if extended {
+            sqlx::query(
+                "UPDATE meetings SET create_attempted = 1, passcode_enc = $2, \
+                 attempts = attempts + 1, updated_at = $3 WHERE appointment_id = $1",
+            )
+            .bind(appointment_id)
+            .bind(passcode_enc)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(extended)
+    }
+
+    pub async fn record_meeting(
+        &self,
+        appointment_id: i64,
+        zoom_meeting_id: i64,
+        zoom_uuid: Option<&str>,
+        join_url_enc: String,
+        synced_version: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE meetings SET zoom_meeting_id = $2, zoom_uuid = $3, join_url_enc = $4, \
+             synced_version = $5, updated_at = $6 WHERE appointment_id = $1",
+        )
+        .bind(appointment_id)
+        .bind(zoom_meeting_id)
+        .bind(zoom_uuid.map(str::to_owned))
+        .bind(join_url_enc)
+        .bind(synced_version)
+        .bind(now_unix())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The meeting was read back: ready, with a warning if Zoom overrode our settings.
+    pub async fn meeting_ready(
+        &self,
+        appointment_id: i64,
+        zoom_uuid: Option<&str>,
+        settings_warning: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE meetings SET state = 'ready', zoom_uuid = COALESCE($2, zoom_uuid), \
+             settings_warning = $3, last_error = NULL, updated_at = $4 \
+             WHERE appointment_id = $1 AND synced_version = \
+             (SELECT version FROM appointments a WHERE a.id = meetings.appointment_id)",
+        )
+        .bind(appointment_id)
+        .bind(zoom_uuid.map(str::to_owned))
+        .bind(settings_warning.map(str::to_owned))
+        .bind(now_unix())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Zoom has the appointment's `version` (the meeting still gets read back before it is
+    /// ready).
+    pub async fn meeting_synced(&self, appointment_id: i64, version: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE meetings SET synced_version = $2, updated_at = $3 WHERE appointment_id = $1",
+        )
+        .bind(appointment_id)
+        .bind(version)
+        .bind(now_unix())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets the Zoom meeting (deleted, or gone at Zoom) so the next step creates one on
+    /// `host_id`'s Zoom user.
+    pub async fn forget_meeting(&self, appointment_id: i64, host_id: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE meetings SET zoom_meeting_id = NULL, zoom_uuid = NULL, join_url_enc = NULL, \
+             create_attempted = 0, settings_warning = NULL, synced_version = -1, host_id = $2, \
+             updated_at = $3 WHERE appointment_id = $1",
+        )
+        .bind(appointment_id)
+        .bind(host_id)
+        .bind(now_unix())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn meeting_cancelled(&self, appointment_id: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE meetings SET state = 'cancelled', zoom_meeting_id = NULL, zoom_uuid = NULL, \
+             join_url_enc = NULL, last_error = NULL, updated_at = $2 WHERE appointment_id = $1",
+        )
+        .bind(appointment_id)
+        .bind(now_unix())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: still `pending` while it will be retried, `failed` when a
+    /// person must act. The reason is shown to the doctor and admins.
+    pub async fn meeting_attempt_failed(
+        &self,
+        appointment_id: i64,
+        state: MeetingState,
+        reason: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE meetings SET state = $2, last_error = $3, updated_at = $4 \
+             WHERE appointment_id = $1",
+        )
+        .bind(appointment_id)
+        .bind(state.as_str().to_owned())
+        .bind(reason.to_owned())
+        .bind(now_unix())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

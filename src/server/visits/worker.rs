@@ -1,0 +1,457 @@
+//! The meeting worker: runs the persisted Zoom jobs until each appointment's meeting matches
+//! the appointment. Any number of app instances may run it against one database; a job is
+//! held by one worker at a time through its lease.
+//!
+//! Exactly one meeting per appointment rests on three things: the intent to create is
+//! committed (`create_attempted`) before the request leaves, while holding a lease that
+//! outlives the request; the meeting's agenda carries the appointment's marker; and once an
+//! intent is recorded, every later attempt looks for the marked meeting before creating.
+
+use super::{passcode, PURPOSE_JOIN_URL, PURPOSE_PASSCODE};
+use crate::domain::MeetingState;
+use crate::server::persistence::{now_unix, AppointmentRow, Db, JobTicket};
+use crate::server::video::{HostId, MeetingSpec, ProviderError, VideoProvider};
+use crate::server::AppState;
+use rand::Rng;
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Notify, Semaphore};
+
+/// After this many consecutive transient failures a meeting is marked failed for a person to
+/// look at; with the default backoff cap that is about half an hour of retrying.
+const MAX_TRANSIENT_ATTEMPTS: i64 = 12;
+const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Why a job run did not finish.
+#[derive(Debug)]
+enum JobError {
+    /// Try again later: at `retry_at` if the provider said when, else after backoff.
+    Transient {
+        reason: String,
+        retry_at: Option<i64>,
+        /// Zoom's daily quota: waiting is the only fix, so it never exhausts the attempts.
+        quota: bool,
+    },
+    /// A person must act (connect Zoom, fix a mapping...) and then retry.
+    Permanent(String),
+}
+
+impl From<ProviderError> for JobError {
+    fn from(error: ProviderError) -> Self {
+        match error {
+            ProviderError::RateLimited { retry_at, daily } => JobError::Transient {
+                reason: if daily {
+                    "Zoom's daily limit of meetings for this doctor is reached; it will be \
+                     retried when the limit resets."
+                        .into()
+                } else {
+                    "Zoom asked us to slow down; retrying shortly.".into()
+                },
+                retry_at,
+                quota: daily,
+            },
+            ProviderError::Unavailable(detail) => JobError::Transient {
+                reason: format!("Zoom did not answer ({detail}); retrying."),
+                retry_at: None,
+                quota: false,
+            },
+            ProviderError::NotConnected => JobError::Permanent(
+                "The doctor has no Zoom account connected (or mapped). Connect Zoom, then retry."
+                    .into(),
+            ),
+            ProviderError::ReconnectNeeded => JobError::Permanent(
+                "The doctor's Zoom connection must be renewed. Reconnect Zoom, then retry.".into(),
+            ),
+            ProviderError::NotConfigured => JobError::Permanent(
+                "Zoom is not set up yet. An administrator must save the Zoom settings.".into(),
+            ),
+            ProviderError::BadCredentials => JobError::Permanent(
+                "Zoom refused the clinic's app credentials. An administrator must fix them.".into(),
+            ),
+            ProviderError::MissingScopes(scopes) => JobError::Permanent(format!(
+                "The Zoom app lacks scopes ({}). An administrator must add them.",
+                scopes.join(", ")
+            )),
+            ProviderError::NotFound => JobError::Permanent(
+                "Zoom does not know the doctor's Zoom user. Check the doctor's mapping.".into(),
+            ),
+            ProviderError::Rejected(detail) => {
+                JobError::Permanent(format!("Zoom refused the meeting: {detail}"))
+            }
+        }
+    }
+}
+
+fn storage(error: impl std::fmt::Display) -> JobError {
+    tracing::error!(%error, "meeting job storage failure");
+    JobError::Transient {
+        reason: "The app could not reach its database; retrying.".into(),
+        retry_at: None,
+        quota: false,
+    }
+}
+
+#[derive(Clone)]
+pub struct MeetingWorker {
+    db: Db,
+    video: Arc<dyn VideoProvider>,
+    keyring: Arc<crate::server::crypto::Keyring>,
+    owner: Arc<str>,
+    workers: usize,
+    lease: Duration,
+    create_fence: Duration,
+    retry_max: Duration,
+    wake: Arc<Notify>,
+}
+
+impl MeetingWorker {
+    pub fn new(state: &AppState) -> Self {
+        Self {
+            db: state.db.clone(),
+            video: state.video.clone(),
+            keyring: state.keyring.clone(),
+            owner: format!("{}-{}", std::process::id(), uuid::Uuid::new_v4()).into(),
+            workers: state.settings.meeting_workers,
+            lease: state.settings.meeting_job_lease,
+            create_fence: state.settings.create_fence(),
+            retry_max: state.settings.meeting_retry_max,
+            wake: state.jobs_wake.clone(),
+        }
+    }
+
+    /// Claims due jobs and runs them, `workers` at a time, until the task is aborted. Woken
+    /// at once when this instance queues work; other instances' work is found by polling.
+    pub async fn run(self) {
+        let slots = Arc::new(Semaphore::new(self.workers));
+        loop {
+            let now = now_unix();
+            let free = slots.available_permits();
+            if free > 0 {
+                match self.db.due_jobs(now, free as i64).await {
+                    Ok(jobs) => {
+                        for job in jobs {
+                            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                                break;
+                            };
+                            let lease_until = now_unix() + self.lease.as_secs() as i64;
+                            match self.db.claim_job(&job, &self.owner, now, lease_until).await {
+                                Ok(true) => {
+                                    let worker = self.clone();
+                                    tokio::spawn(async move {
+                                        worker.run_job(job).await;
+                                        drop(permit);
+                                        worker.wake.notify_one();
+                                    });
+                                }
+                                Ok(false) => {}
+                                Err(error) => tracing::warn!(%error, "claiming a meeting job failed"),
+                            }
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "reading due meeting jobs failed"),
+                }
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(POLL_INTERVAL) => {}
+            }
+        }
+    }
+
+    async fn run_job(&self, job: JobTicket) {
+        let id = job.appointment_id;
+        // The lease bounds the whole run: past it another worker may take the job over.
+        let budget = self.lease.saturating_sub(Duration::from_secs(1));
+        let result = match tokio::time::timeout(budget, self.reconcile(id)).await {
+            Ok(result) => result,
+            Err(_) => Err(JobError::Transient {
+                reason: "Zoom answered too slowly; retrying.".into(),
+                retry_at: None,
+                quota: false,
+            }),
+        };
+        let outcome = match result {
+            Ok(()) => self.db.finish_job(&job, &self.owner).await,
+            Err(JobError::Permanent(reason)) => {
+                tracing::warn!(appointment = id, %reason, "meeting job failed; needs a person");
+                match self
+                    .db
+                    .meeting_attempt_failed(id, MeetingState::Failed, &reason)
+                    .await
+                {
+                    Ok(()) => self.db.finish_job(&job, &self.owner).await,
+                    Err(e) => Err(e),
+                }
+            }
+            Err(JobError::Transient {
+                reason,
+                retry_at,
+                quota,
+            }) => {
+                let attempts = if quota {
+                    job.attempts
+                } else {
+                    job.attempts + 1
+                };
+                if attempts >= MAX_TRANSIENT_ATTEMPTS {
+                    tracing::warn!(appointment = id, %reason, attempts, "meeting job gave up");
+                    let reason = format!("Zoom kept failing after {attempts} attempts: {reason}");
+                    match self
+                        .db
+                        .meeting_attempt_failed(id, MeetingState::Failed, &reason)
+                        .await
+                    {
+                        Ok(()) => self.db.finish_job(&job, &self.owner).await,
+                        Err(e) => Err(e),
+                    }
+                } else {
+                    let due = retry_at
+                        .map(|at| at.max(now_unix()) + jitter_secs(1))
+                        .unwrap_or_else(|| now_unix() + self.backoff_secs(attempts));
+                    tracing::info!(appointment = id, %reason, attempts, due, "meeting job will retry");
+                    match self
+                        .db
+                        .meeting_attempt_failed(id, MeetingState::Pending, &reason)
+                        .await
+                    {
+                        Ok(()) => {
+                            self.db
+                                .postpone_job(&job, &self.owner, due, attempts)
+                                .await
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+            }
+        };
+        if let Err(error) = outcome {
+            // The lease runs out and the job is picked up again: nothing is lost.
+            tracing::error!(appointment = id, %error, "recording a meeting job's outcome failed");
+        }
+    }
+
+    /// Exponential backoff with jitter: about 1, 2, 4... seconds, capped, each drawn from the
+    /// upper half of its interval so that jobs failing together do not retry together.
+    fn backoff_secs(&self, attempts: i64) -> i64 {
+        let cap = self.retry_max.as_secs().max(1) as i64;
+        let ceiling = 1i64
+            .checked_shl(attempts.clamp(0, 30) as u32)
+            .unwrap_or(cap)
+            .min(cap);
+        let floor = (ceiling / 2).max(1);
+        rand::thread_rng().gen_range(floor..=ceiling)
+    }
+
+    /// Makes Zoom match the appointment as it is now. Every step is safe to repeat.
+    async fn reconcile(&self, id: i64) -> Result<(), JobError> {
+        let Some(mut visit) = self.db.appointment_by_id(id).await.map_err(storage)? else {
+            return Ok(());
+        };
+        if visit.cancelled {
+            self.remove_meeting(&visit).await?;
+            self.db.meeting_cancelled(id).await.map_err(storage)?;
+            return Ok(());
+        }
+        if visit.meeting.host_id != visit.doctor.id {
+            // Zoom cannot move a meeting to another user: delete it on the old doctor's Zoom,
+            // then create it on the new one's.
+            self.remove_meeting(&visit).await?;
+            self.db
+                .forget_meeting(id, visit.doctor.id)
+                .await
+                .map_err(storage)?;
+            visit = self.reload(id).await?;
+        }
+        let host = HostId(visit.doctor.id);
+        let meeting_id = match visit.meeting.zoom_meeting_id {
+            Some(meeting_id) => meeting_id,
+            None => match self.adopt_marked_meeting(&visit).await? {
+                Some(meeting_id) => meeting_id,
+                None => return self.create(&visit).await,
+            },
+        };
+        let passcode = self.passcode_of(&visit)?;
+        if visit.meeting.synced_version < visit.version {
+            match self
+                .video
+                .update_meeting(host, meeting_id, &self.spec(&visit, passcode.clone()))
+                .await
+            {
+                Ok(()) => {}
+                Err(ProviderError::NotFound) => {
+                    // Deleted at Zoom (by the doctor, say): make a new one.
+                    self.db
+                        .forget_meeting(id, visit.doctor.id)
+                        .await
+                        .map_err(storage)?;
+                    return self.create(&self.reload(id).await?).await;
+                }
+                Err(error) => return Err(error.into()),
+            }
+            self.db
+                .meeting_synced(id, visit.version)
+                .await
+                .map_err(storage)?;
+        }
+        self.verify(&visit, meeting_id, &passcode).await
+    }
+
+    async fn reload(&self, id: i64) -> Result<AppointmentRow, JobError> {
+        self.db
+            .appointment_by_id(id)
+            .await
+            .map_err(storage)?
+            .ok_or_else(|| JobError::Permanent("The appointment no longer exists.".into()))
+    }
+
+    fn passcode_of(&self, visit: &AppointmentRow) -> Result<SecretString, JobError> {
+        let sealed = visit.meeting.passcode_enc.as_deref().ok_or_else(|| {
+            JobError::Permanent("The meeting's passcode is missing; retry to create it.".into())
+        })?;
+        self.keyring
+            .open(sealed, PURPOSE_PASSCODE)
+            .map_err(storage)
+    }
+
+    /// After an unclear create, the meeting may exist at Zoom: find it by its marker.
+    async fn adopt_marked_meeting(&self, visit: &AppointmentRow) -> Result<Option<i64>, JobError> {
+        if !visit.meeting.create_attempted {
+            return Ok(None);
+        }
+        let host = HostId(visit.meeting.host_id);
+        let Some(found) = self.video.find_meeting(host, &visit.meeting.marker).await? else {
+            return Ok(None);
+        };
+        tracing::info!(
+            appointment = visit.id,
+            meeting = found.meeting_id,
+            "found the meeting an unclear create made; adopting it"
+        );
+        // Synced version -1: the next step updates it to the appointment as it is now, since
+        // the create that made it may have carried an older time.
+        self.db
+            .record_meeting(
+                visit.id,
+                found.meeting_id,
+                found.uuid.as_deref(),
+                self.keyring
+                    .seal(found.join_url.expose_secret(), PURPOSE_JOIN_URL),
+                -1,
+            )
+            .await
+            .map_err(storage)?;
+        Ok(Some(found.meeting_id))
+    }
+
+    async fn create(&self, visit: &AppointmentRow) -> Result<(), JobError> {
+        let host = HostId(visit.doctor.id);
+        let rules = self.video.passcode_rules(host).await?;
+        let passcode = passcode::generate(&rules).map_err(|e| JobError::Permanent(e.to_string()))?;
+        let held_until = now_unix() + self.create_fence.as_secs() as i64;
+        let fenced = self
+            .db
+            .mark_create_attempted(
+                visit.id,
+                &self.owner,
+                held_until,
+                self.keyring.seal(passcode.expose_secret(), PURPOSE_PASSCODE),
+            )
+            .await
+            .map_err(storage)?;
+        if !fenced {
+            // Our lease ran out: another worker may own the job now, so we must not create.
+            return Err(JobError::Transient {
+                reason: "The job changed hands; retrying.".into(),
+                retry_at: None,
+                quota: false,
+            });
+        }
+        let created = self
+            .video
+            .create_meeting(host, &self.spec(visit, passcode.clone()))
+            .await?;
+        self.db
+            .record_meeting(
+                visit.id,
+                created.meeting_id,
+                created.uuid.as_deref(),
+                self.keyring
+                    .seal(created.join_url.expose_secret(), PURPOSE_JOIN_URL),
+                visit.version,
+            )
+            .await
+            .map_err(storage)?;
+        self.verify(visit, created.meeting_id, &passcode).await
+    }
+
+    /// Reads the meeting back; a waiting room or passcode Zoom overrode flags the visit.
+    async fn verify(
+        &self,
+        visit: &AppointmentRow,
+        meeting_id: i64,
+        passcode: &SecretString,
+    ) -> Result<(), JobError> {
+        let check = self
+            .video
+            .check_meeting(HostId(visit.doctor.id), meeting_id, passcode)
+            .await?;
+        let mut problems = Vec::new();
+        if !check.waiting_room {
+            problems.push("the waiting room is off");
+        }
+        if check.join_before_host {
+            problems.push("patients can join before the doctor");
+        }
+        if !check.passcode_held {
+            problems.push("the passcode differs from the one we set");
+        }
+        let warning = (!problems.is_empty())
+            .then(|| format!("Zoom changed this meeting's settings: {}.", problems.join("; ")));
+        if let Some(warning) = &warning {
+            tracing::warn!(appointment = visit.id, %warning, "meeting settings overridden");
+        }
+        self.db
+            .meeting_ready(visit.id, check.uuid.as_deref(), warning.as_deref())
+            .await
+            .map_err(storage)
+    }
+
+    /// Deletes the appointment's meeting at Zoom, wherever it is: recorded, or only possibly
+    /// created (then found by its marker). A meeting already gone is fine.
+    async fn remove_meeting(&self, visit: &AppointmentRow) -> Result<(), JobError> {
+        let host = HostId(visit.meeting.host_id);
+        let meeting_id = match visit.meeting.zoom_meeting_id {
+            Some(id) => Some(id),
+            None if visit.meeting.create_attempted => self
+                .video
+                .find_meeting(host, &visit.meeting.marker)
+                .await?
+                .map(|found| found.meeting_id),
+            None => None,
+        };
+        if let Some(meeting_id) = meeting_id {
+            match self.video.delete_meeting(host, meeting_id).await {
+                Ok(()) | Err(ProviderError::NotFound) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn spec(&self, visit: &AppointmentRow, passcode: SecretString) -> MeetingSpec {
+        MeetingSpec {
+            // No patient details: Zoom shows the topic to everyone in the meeting's lobby.
+            topic: format!("Video visit with {}", visit.doctor.label()),
+            agenda: format!("Telehealth visit. Reference: {}", visit.meeting.marker),
+            start: visit.start.utc(),
+            duration_minutes: visit.length.minutes(),
+            time_zone: visit.start.booked_in().name().to_owned(),
+            passcode,
+        }
+    }
+}
+
+fn jitter_secs(max: i64) -> i64 {
+    rand::thread_rng().gen_range(0..=max)
+}
