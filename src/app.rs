@@ -3,9 +3,11 @@ use crate::api::Me;
 use crate::components::nav::Nav;
 use crate::error::AppError;
 use crate::pages::admin_users::AdminUsersPage;
+use crate::pages::audit::AuditPage;
 use crate::pages::home::HomePage;
 use crate::pages::login::LoginPage;
 use crate::pages::profile::ProfilePage;
+use crate::pages::visits::{VisitPage, VisitsPage};
 use crate::pages::zoom_admin::ZoomAdminPage;
 use crate::pages::zoom_doctor::ZoomDoctorPage;
 use leptos::prelude::*;
@@ -92,6 +94,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users") view=AdminUsersPage />
                     <Route path=path!("/admin/zoom") view=ZoomAdminPage />
                     <Route path=path!("/zoom") view=ZoomDoctorPage />
+                    <Route path=path!("/visits") view=VisitsPage />
+                    <Route path=path!("/visits/:id") view=VisitPage />
+                    <Route path=path!("/admin/audit") view=AuditPage />
                 </Routes>
             </main>
         </Router>

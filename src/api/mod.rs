@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod profile;
 pub mod users;
+pub mod visits;
 pub mod zoom;
 
 use crate::domain::{DisplayName, Email, Role, TimeZone};

@@ -97,7 +97,7 @@ pub struct ZoomAccountView {
 }
 
 #[cfg(feature = "ssr")]
-mod server {
+pub(crate) mod server {
     use super::*;
     use crate::server::persistence::{ConnectionRow, NewAuditEntry, ZoomMode};
     use crate::server::video::ProviderError;

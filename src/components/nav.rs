@@ -28,9 +28,11 @@ pub fn Nav() -> impl IntoView {
                             view! {
                                 <nav aria-label="Main">
                                     <a href="/">"Home"</a>
+                                    <a href="/visits">"Visits"</a>
                                     <Show when=move || is_admin>
                                         <a href="/admin/users">"Users"</a>
                                         <a href="/admin/zoom">"Zoom settings"</a>
+                                        <a href="/admin/audit">"Audit log"</a>
                                     </Show>
                                     <Show when=move || is_doctor>
                                         <a href="/zoom">"Zoom"</a>

@@ -22,21 +22,23 @@ fn role_home(me: Me) -> impl IntoView {
             view! {
                 <ul class="tiles">
                     <li><a href="/admin/users">"Manage users"</a>" — create, edit and deactivate accounts."</li>
+                    <li><a href="/visits">"Video visits"</a>" — every appointment and its Zoom meeting."</li>
+                    <li><a href="/admin/audit">"Audit log"</a>" — start links, joins, settings and connections."</li>
                     <li><a href="/profile">"Your profile"</a>" — change your password."</li>
                 </ul>
             }.into_any(),
         ),
         Role::Receptionist => (
             "Reception desk",
-            view! { <p>"Video visits you book for patients will be listed here."</p> }.into_any(),
+            view! { <p><a href="/visits">"Book and manage video visits"</a>" for patients."</p> }.into_any(),
         ),
         Role::Doctor => (
             "Your clinic day",
-            view! { <p>"Your video visits, with a Start button for each, will be listed here."</p> }.into_any(),
+            view! { <p><a href="/visits">"Your video visits"</a>", with a Start button for each."</p> }.into_any(),
         ),
         Role::Patient => (
             "Your visits",
-            view! { <p>"Your upcoming video visits and their Join links will be listed here."</p> }.into_any(),
+            view! { <p><a href="/visits">"Your video visits"</a>": book one, and join it when it opens."</p> }.into_any(),
         ),
     };
     view! {

@@ -1,9 +1,11 @@
 //! Route-level views.
 
 pub mod admin_users;
+pub mod audit;
 pub mod home;
 pub mod login;
 pub mod profile;
+pub mod visits;
 pub mod zoom_admin;
 pub mod zoom_doctor;
 

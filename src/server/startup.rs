@@ -141,6 +141,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(http::readyz))
         .route("/api/zoom/authorize", get(oauth::authorize))
         .route("/api/zoom/callback", get(oauth::callback))
+        .route(
+            "/api/visits/{id}/calendar.ics",
+            get(crate::server::visits::calendar::calendar),
+        )
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

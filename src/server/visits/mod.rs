@@ -1,6 +1,7 @@
 //! Telehealth visits on the server: the background worker that gives each appointment its
 //! meeting, and the passcodes it sets.
 
+pub mod calendar;
 pub mod passcode;
 pub mod worker;
 

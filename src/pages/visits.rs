@@ -1,0 +1,528 @@
+//! Video visits: the list (with live meeting states), booking, and each visit's own page with
+//! Start for the doctor, Join for the patient, a countdown and a calendar file.
+
+use super::RequireRole;
+use crate::api::visits::{
+    booking_options, get_visit, join_window, list_visits, BookVisit, CancelVisit, ChangeDoctor,
+    JoinMeeting, JoinWindow, RescheduleVisit, RetryMeeting, StartMeeting, VisitTimeFields,
+    VisitView,
+};
+use crate::api::Me;
+use crate::components::field::{server_error_for, server_error_general, TextField};
+use crate::domain::{MeetingState, Role};
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+use std::time::Duration;
+
+/// A signal that ticks every `period` in the browser (never on the server), for polling and
+/// clocks; the interval stops when the owning view goes away.
+fn ticker(period: Duration) -> RwSignal<u64> {
+    let tick = RwSignal::new(0u64);
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(move || tick.update(|t| *t += 1), period) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    tick
+}
+
+fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+pub fn state_label(visit: &VisitView) -> &'static str {
+    if visit.cancelled {
+        return match visit.meeting.state {
+            MeetingState::Cancelled => "cancelled",
+            _ => "cancelling",
+        };
+    }
+    match visit.meeting.state {
+        MeetingState::Pending => "pending",
+        MeetingState::Ready => "ready",
+        MeetingState::Failed => "failed",
+        MeetingState::Cancelled => "cancelled",
+    }
+}
+
+#[component]
+fn StateBadge(visit: VisitView) -> impl IntoView {
+    let label = state_label(&visit);
+    let title = visit.meeting.reason.clone().unwrap_or_default();
+    view! {
+        <span class=format!("badge badge-{label}") data-testid="meeting-state" title=title>{label}</span>
+    }
+}
+
+#[component]
+pub fn VisitsPage() -> impl IntoView {
+    view! { <RequireRole roles=&[] content=|me| view! { <Visits me /> } /> }
+}
+
+#[component]
+fn Visits(me: Me) -> impl IntoView {
+    let book = ServerAction::<BookVisit>::new();
+    let cancel = ServerAction::<CancelVisit>::new();
+    let retry = ServerAction::<RetryMeeting>::new();
+    let tick = ticker(Duration::from_secs(2));
+    let visits = Resource::new(
+        move || {
+            (
+                tick.get(),
+                book.version().get(),
+                cancel.version().get(),
+                retry.version().get(),
+            )
+        },
+        |_| list_visits(),
+    );
+    let is_staff = me.role != Role::Patient;
+    let action_error = move || {
+        cancel
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| retry.value().get().and_then(Result::err))
+    };
+    view! {
+        <section class="card">
+            <h1>"Video visits"</h1>
+            <p class="error" role="alert">{move || action_error().map(|e| e.to_string())}</p>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || visits.get().map(|result| match result {
+                    Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="no-visits">"No visits yet."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table class="visits" data-testid="visit-list">
+                            <thead><tr>
+                                <th>"When (your time)"</th>
+                                <th>"Doctor"</th>
+                                {is_staff.then(|| view! { <th>"Patient"</th> })}
+                                <th>"Video"</th>
+                                <th></th>
+                            </tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|visit| view! { <VisitRow visit is_staff cancel retry /> }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                })}
+            </Transition>
+        </section>
+        <BookingForm me book />
+    }
+}
+
+#[component]
+fn VisitRow(
+    visit: VisitView,
+    is_staff: bool,
+    cancel: ServerAction<CancelVisit>,
+    retry: ServerAction<RetryMeeting>,
+) -> impl IntoView {
+    let id = visit.id.clone();
+    let href = format!("/visits/{}", visit.id);
+    let reason = visit
+        .meeting
+        .reason
+        .clone()
+        .filter(|_| visit.meeting.state != MeetingState::Ready);
+    let warning = visit.meeting.warning.clone();
+    let (can_retry, can_change) = (visit.can_retry, visit.can_change);
+    let (retry_id, cancel_id) = (id.clone(), id.clone());
+    view! {
+        <tr data-testid="visit-row" data-visit=id.clone() class:cancelled=visit.cancelled>
+            <td><a href=href.clone()>{visit.local_start.clone()}</a><br /><span class="muted">{format!("{} min", visit.duration_minutes)}</span></td>
+            <td>{visit.doctor.clone()}</td>
+            {is_staff.then(|| view! { <td>{visit.patient.clone()}</td> })}
+            <td>
+                <StateBadge visit=visit.clone() />
+                {reason.map(|r| view! { <p class="muted small" data-testid="meeting-reason">{r}</p> })}
+                {warning.map(|w| view! { <p class="error small" data-testid="meeting-warning">{w}</p> })}
+            </td>
+            <td class="actions">
+                <a href=href>"Open"</a>
+                {can_retry.then(|| view! {
+                    <button type="button" class="link" on:click=move |_| { retry.dispatch(RetryMeeting { id: retry_id.clone() }); }>"Retry"</button>
+                })}
+                {can_change.then(|| view! {
+                    <button type="button" class="link" on:click=move |_| { cancel.dispatch(CancelVisit { id: cancel_id.clone() }); }>"Cancel"</button>
+                })}
+            </td>
+        </tr>
+    }
+}
+
+/// Booking: validates the time as you type with the same parsing the server uses.
+#[component]
+fn BookingForm(me: Me, book: ServerAction<BookVisit>) -> impl IntoView {
+    let options = Resource::new(|| (), |_| booking_options());
+    let is_patient = me.role == Role::Patient;
+    let doctor = RwSignal::new(if me.role == Role::Doctor {
+        me.id.to_string()
+    } else {
+        String::new()
+    });
+    let patient = RwSignal::new(String::new());
+    let start = RwSignal::new(String::new());
+    let zone = RwSignal::new(
+        me.time_zone
+            .map(|z| z.name().to_owned())
+            .unwrap_or_else(|| "UTC".into()),
+    );
+    let duration = RwSignal::new("30".to_owned());
+    let reason = RwSignal::new(String::new());
+    let submitted = RwSignal::new(false);
+    let parsed = Memo::new(move |_| {
+        VisitTimeFields::parse(&start.get(), &zone.get(), &duration.get())
+            .map(|_| ())
+            .map_err(|errors| errors)
+    });
+    let last_error = move || book.value().get().and_then(Result::err);
+    let field_error = move |field: &'static str, typed: RwSignal<String>| {
+        Signal::derive(move || {
+            let local = parsed.with(|p| {
+                p.as_ref().err().and_then(|errors| {
+                    errors
+                        .iter()
+                        .find(|(f, _)| *f == field)
+                        .map(|(_, m)| m.clone())
+                })
+            });
+            let shown = (submitted.get() || !typed.get().is_empty())
+                .then_some(local)
+                .flatten();
+            shown.or_else(|| server_error_for(last_error, field).get())
+        })
+    };
+    let general_error = server_error_general(
+        last_error,
+        &["start", "zone", "duration", "reason", "doctor", "patient"],
+    );
+    let doctor_error = server_error_for(last_error, "doctor");
+    let patient_error = server_error_for(last_error, "patient");
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = book.value().get() {
+            start.set(String::new());
+            reason.set(String::new());
+            submitted.set(false);
+        }
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        submitted.set(true);
+        if parsed.with_untracked(|p| p.is_err()) {
+            return;
+        }
+        let Ok(doctor_id) = doctor.get_untracked().parse::<i64>() else {
+            return;
+        };
+        let patient_id = if is_patient {
+            None
+        } else {
+            match patient.get_untracked().parse::<i64>() {
+                Ok(id) => Some(id),
+                Err(_) => return,
+            }
+        };
+        book.dispatch(BookVisit {
+            doctor_id,
+            patient_id,
+            start: start.get_untracked(),
+            zone: zone.get_untracked(),
+            duration: duration.get_untracked(),
+            reason: Some(reason.get_untracked()).filter(|r| !r.trim().is_empty()),
+        });
+    };
+    let preview = move || {
+        parsed.with(|p| p.is_ok()).then(|| {
+            VisitTimeFields::parse(&start.get(), &zone.get(), &duration.get())
+                .ok()
+                .map(|t| format!("Starts {}", t.start.display_in(t.start.booked_in())))
+        })
+    };
+    view! {
+        <section class="card">
+            <h2>"Book a video visit"</h2>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || options.get().map(|result| match result {
+                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    Ok(choices) => {
+                        let doctors = choices.doctors.clone();
+                        let patients = choices.patients.clone();
+                        let can_book = is_patient || !patients.is_empty();
+                        if !can_book {
+                            return view! { <p class="muted" data-testid="cannot-book">"You can book for patients you already see; reception books new patients."</p> }.into_any();
+                        }
+                        view! {
+                            <form class="visit-form" on:submit=on_submit novalidate data-testid="booking-form">
+                                <div class="field" class:invalid=move || doctor_error.get().is_some()>
+                                    <label for="field-doctor">"Doctor"</label>
+                                    <select id="field-doctor" name="doctor" prop:value=move || doctor.get() on:change=move |ev| doctor.set(event_target_value(&ev))>
+                                        <option value="">"Choose a doctor"</option>
+                                        {doctors.into_iter().map(|d| { let value = d.id.to_string(); view! { <option value=value.clone() selected=move || doctor.get() == value>{d.label}</option> } }).collect_view()}
+                                    </select>
+                                    <p class="error" role="alert">{move || doctor_error.get()}</p>
+                                </div>
+                                {(!is_patient).then(|| view! {
+                                    <div class="field" class:invalid=move || patient_error.get().is_some()>
+                                        <label for="field-patient">"Patient"</label>
+                                        <select id="field-patient" name="patient" prop:value=move || patient.get() on:change=move |ev| {
+                                            let chosen = event_target_value(&ev);
+                                            if let Some(z) = patients.iter().find(|p| p.id.to_string() == chosen).and_then(|p| p.time_zone.clone()) {
+                                                zone.set(z);
+                                            }
+                                            patient.set(chosen);
+                                        }>
+                                            <option value="">"Choose a patient"</option>
+                                            {patients.clone().into_iter().map(|p| { let value = p.id.to_string(); view! { <option value=value.clone() selected=move || patient.get() == value>{p.label}</option> } }).collect_view()}
+                                        </select>
+                                        <p class="error" role="alert">{move || patient_error.get()}</p>
+                                    </div>
+                                })}
+                                <TextField label="Date and time" name="start" value=start error=field_error("start", start) kind="datetime-local" />
+                                <TextField label="Time zone of that time" name="zone" value=zone error=field_error("zone", zone) placeholder="Europe/Berlin" />
+                                <TextField label="Length (minutes)" name="duration" value=duration error=field_error("duration", duration) kind="number" />
+                                <TextField label="Reason (optional, not sent to Zoom)" name="reason" value=reason error=server_error_for(last_error, "reason") />
+                                <p class="muted" data-testid="start-preview">{preview}</p>
+                                <p class="error" role="alert" data-testid="form-error">{move || general_error.get()}</p>
+                                <Show when=move || matches!(book.value().get(), Some(Ok(_)))>
+                                    <p class="success" role="status" data-testid="booked">"Visit booked. Its Zoom meeting is being set up."</p>
+                                </Show>
+                                <div class="buttons">
+                                    <button type="submit" disabled=move || book.pending().get()>"Book visit"</button>
+                                </div>
+                            </form>
+                        }.into_any()
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+pub fn VisitPage() -> impl IntoView {
+    view! { <RequireRole roles=&[] content=|me| view! { <Visit me /> } /> }
+}
+
+fn countdown(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    let (hours, minutes, secs) = (rest / 3600, rest % 3600 / 60, rest % 60);
+    if days > 0 {
+        format!("{days} d {hours} h {minutes} min")
+    } else {
+        format!("{hours:02}:{minutes:02}:{secs:02}")
+    }
+}
+
+/// Sends the browser to a link the server just handed out.
+fn go_to(url: &str) {
+    let _ = window().location().set_href(url);
+}
+
+#[component]
+fn Visit(me: Me) -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let start = ServerAction::<StartMeeting>::new();
+    let join = ServerAction::<JoinMeeting>::new();
+    let reschedule = ServerAction::<RescheduleVisit>::new();
+    let change_doctor = ServerAction::<ChangeDoctor>::new();
+    let cancel = ServerAction::<CancelVisit>::new();
+    let retry = ServerAction::<RetryMeeting>::new();
+    let poll = ticker(Duration::from_secs(3));
+    let clock = ticker(Duration::from_secs(1));
+    let visit = Resource::new(
+        move || {
+            (
+                id(),
+                poll.get(),
+                reschedule.version().get(),
+                change_doctor.version().get(),
+                cancel.version().get(),
+                retry.version().get(),
+            )
+        },
+        |(id, ..)| get_visit(id),
+    );
+    Effect::new(move |_| {
+        if let Some(Ok(link)) = start.value().get() {
+            go_to(&link.url);
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(link)) = join.value().get() {
+            go_to(&link.url);
+        }
+    });
+    let action_error = move || -> Option<AppError> {
+        [
+            start.value().get(),
+            join.value().get(),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|r| r.err())
+        .or_else(|| cancel.value().get().and_then(Result::err))
+        .or_else(|| retry.value().get().and_then(Result::err))
+        .or_else(|| change_doctor.value().get().and_then(Result::err))
+    };
+    let is_staff = me.role != Role::Patient;
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || visit.get().map(|result| match result {
+                Err(error) => view! { <section class="card notice" data-testid="visit-error"><p class="error" role="alert">{error.to_string()}</p><a href="/visits">"All visits"</a></section> }.into_any(),
+                Ok(v) => {
+                    let (starts_at, ends_at) = (v.starts_at, v.ends_at);
+                    let window_state = move || { clock.get(); join_window(starts_at, ends_at, now_secs()) };
+                    let id_start = v.id.clone();
+                    let id_join = v.id.clone();
+                    let id_cancel = v.id.clone();
+                    let id_retry = v.id.clone();
+                    let ics = format!("/api/visits/{}/calendar.ics", v.id);
+                    let (can_start, can_join, can_retry, can_change, can_change_doctor) = (v.can_start, v.can_join, v.can_retry, v.can_change, v.can_change_doctor);
+                    let attends = !is_staff || can_start;
+                    view! {
+                        <section class="card" data-testid="visit">
+                            <p><a href="/visits">"← All visits"</a></p>
+                            <h1>"Video visit with " {v.doctor.clone()}</h1>
+                            <dl class="facts">
+                                <dt>"When"</dt><dd data-testid="local-start">{v.local_start.clone()}</dd>
+                                <dt>"Your time zone"</dt><dd>{v.viewer_zone.clone()}</dd>
+                                {(v.booked_zone != v.viewer_zone).then(|| view! { <dt>"Booked as"</dt><dd>{v.booked_start.clone()}</dd> })}
+                                <dt>"Length"</dt><dd>{format!("{} minutes", v.duration_minutes)}</dd>
+                                {is_staff.then(|| view! { <dt>"Patient"</dt><dd>{v.patient.clone()}</dd> })}
+                                {v.reason.clone().map(|r| view! { <dt>"Reason"</dt><dd>{r}</dd> })}
+                                <dt>"Video meeting"</dt><dd><StateBadge visit=v.clone() />
+                                    {v.meeting.reason.clone().map(|r| view! { <span class="muted small" data-testid="meeting-reason">" " {r}</span> })}
+                                    {v.meeting.warning.clone().map(|w| view! { <p class="error small" data-testid="meeting-warning">{w}</p> })}
+                                </dd>
+                            </dl>
+                            {(!v.cancelled && attends).then(|| view! {
+                                <div class="join-box" data-testid="join-box">
+                                    <p data-testid="window-state">{move || match window_state() {
+                                        JoinWindow::NotOpenYet => format!("Not open yet: opens 15 minutes before the start. Starts in {}.", countdown(starts_at - now_secs())),
+                                        JoinWindow::Open if now_secs() < starts_at => format!("Open: you can join now. Starts in {}.", countdown(starts_at - now_secs())),
+                                        JoinWindow::Open => "Open: the visit is under way.".to_owned(),
+                                        JoinWindow::Ended => "Ended.".to_owned(),
+                                    }}</p>
+                                    <div class="buttons">
+                                        {can_start.then(|| view! {
+                                            <button type="button" data-testid="start" disabled=move || start.pending().get() on:click=move |_| { start.dispatch(StartMeeting { id: id_start.clone() }); }>"Start meeting"</button>
+                                        })}
+                                        {(can_join && !can_start).then(|| view! {
+                                            <button type="button" data-testid="join" disabled=move || join.pending().get() || window_state() != JoinWindow::Open on:click=move |_| { join.dispatch(JoinMeeting { id: id_join.clone() }); }>"Join visit"</button>
+                                        })}
+                                        <a class="button secondary" href=ics rel="external" download="" data-testid="ics">"Add to calendar (.ics)"</a>
+                                    </div>
+                                    {(!can_join && !can_start).then(|| view! { <p class="muted">"The video link appears here once the clinic's Zoom meeting is ready."</p> })}
+                                </div>
+                            })}
+                            <p class="error" role="alert" data-testid="action-error">{move || action_error().map(|e| e.to_string())}</p>
+                            <div class="buttons">
+                                {can_retry.then(|| view! { <button type="button" class="secondary" data-testid="retry" on:click=move |_| { retry.dispatch(RetryMeeting { id: id_retry.clone() }); }>"Retry Zoom"</button> })}
+                                {can_change.then(|| view! { <button type="button" class="secondary" data-testid="cancel" on:click=move |_| { cancel.dispatch(CancelVisit { id: id_cancel.clone() }); }>"Cancel visit"</button> })}
+                            </div>
+                        </section>
+                        {can_change.then(|| view! { <RescheduleForm visit=v.clone() reschedule /> })}
+                        {can_change_doctor.then(|| view! { <ChangeDoctorForm visit=v.clone() change_doctor /> })}
+                    }.into_any()
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn RescheduleForm(visit: VisitView, reschedule: ServerAction<RescheduleVisit>) -> impl IntoView {
+    let start = RwSignal::new(String::new());
+    let zone = RwSignal::new(visit.viewer_zone.clone());
+    let duration = RwSignal::new(visit.duration_minutes.to_string());
+    let submitted = RwSignal::new(false);
+    let parsed = Memo::new(move |_| {
+        VisitTimeFields::parse(&start.get(), &zone.get(), &duration.get()).map(|_| ())
+    });
+    let last_error = move || reschedule.value().get().and_then(Result::err);
+    let field_error = move |field: &'static str, typed: RwSignal<String>| {
+        Signal::derive(move || {
+            let local = parsed.with(|p| {
+                p.as_ref().err().and_then(|errors| {
+                    errors
+                        .iter()
+                        .find(|(f, _)| *f == field)
+                        .map(|(_, m)| m.clone())
+                })
+            });
+            (submitted.get() || !typed.get().is_empty())
+                .then_some(local)
+                .flatten()
+                .or_else(|| server_error_for(last_error, field).get())
+        })
+    };
+    let general_error = server_error_general(last_error, &["start", "zone", "duration"]);
+    let id = visit.id.clone();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        submitted.set(true);
+        if parsed.with_untracked(|p| p.is_ok()) {
+            reschedule.dispatch(RescheduleVisit {
+                id: id.clone(),
+                start: start.get_untracked(),
+                zone: zone.get_untracked(),
+                duration: duration.get_untracked(),
+            });
+        }
+    };
+    view! {
+        <section class="card">
+            <h2>"Reschedule"</h2>
+            <form on:submit=on_submit novalidate data-testid="reschedule-form">
+                <TextField label="New date and time" name="start" value=start error=field_error("start", start) kind="datetime-local" />
+                <TextField label="Time zone of that time" name="zone" value=zone error=field_error("zone", zone) />
+                <TextField label="Length (minutes)" name="duration" value=duration error=field_error("duration", duration) kind="number" />
+                <p class="error" role="alert">{move || general_error.get()}</p>
+                <Show when=move || matches!(reschedule.value().get(), Some(Ok(_)))>
+                    <p class="success" role="status">"Rescheduled. Zoom is being updated."</p>
+                </Show>
+                <button type="submit" disabled=move || reschedule.pending().get()>"Reschedule"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn ChangeDoctorForm(visit: VisitView, change_doctor: ServerAction<ChangeDoctor>) -> impl IntoView {
+    let options = Resource::new(|| (), |_| booking_options());
+    let doctor = RwSignal::new(visit.doctor_id.to_string());
+    let id = visit.id.clone();
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if let Ok(doctor_id) = doctor.get_untracked().parse::<i64>() {
+            change_doctor.dispatch(ChangeDoctor {
+                id: id.clone(),
+                doctor_id,
+            });
+        }
+    };
+    view! {
+        <section class="card">
+            <h2>"Change doctor"</h2>
+            <form on:submit=on_submit data-testid="change-doctor-form">
+                <div class="field">
+                    <label for="field-new-doctor">"Doctor"</label>
+                    <Transition fallback=|| ()>
+                        {move || options.get().and_then(Result::ok).map(|choices| view! {
+                            <select id="field-new-doctor" prop:value=move || doctor.get() on:change=move |ev| doctor.set(event_target_value(&ev))>
+                                {choices.doctors.into_iter().map(|d| { let value = d.id.to_string(); view! { <option value=value.clone() selected=move || doctor.get() == value>{d.label}</option> } }).collect_view()}
+                            </select>
+                        })}
+                    </Transition>
+                </div>
+                <button type="submit" disabled=move || change_doctor.pending().get()>"Change doctor"</button>
+            </form>
+        </section>
+    }
+}
