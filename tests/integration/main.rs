@@ -9,5 +9,7 @@ mod hardening;
 mod helpers;
 mod sim;
 mod users;
+mod visit_access;
+mod visits;
 mod zoom_access;
 mod zoom_connection;

@@ -1,0 +1,379 @@
+//! Who may do what with a visit, over HTTP, for every appointment and meeting function and
+//! seven kinds of caller. A refusal never carries a start or join link.
+
+use crate::visits::{book, clinic, create_user, local_in, Clinic};
+use reqwest::{Client, StatusCode};
+use serde_json::Value;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Who {
+    Anonymous,
+    ThePatient,
+    AnotherPatient,
+    TheDoctor,
+    AnotherDoctor,
+    Receptionist,
+    Admin,
+}
+
+const EVERYONE: [Who; 7] = [
+    Who::Anonymous,
+    Who::ThePatient,
+    Who::AnotherPatient,
+    Who::TheDoctor,
+    Who::AnotherDoctor,
+    Who::Receptionist,
+    Who::Admin,
+];
+
+struct Cast {
+    c: Clinic,
+    anonymous: Client,
+    other_patient: Client,
+    other_patient_id: i64,
+    other_doctor: Client,
+    other_doctor_id: i64,
+}
+
+impl Cast {
+    fn client(&self, who: Who) -> &Client {
+        match who {
+            Who::Anonymous => &self.anonymous,
+            Who::ThePatient => &self.c.patient,
+            Who::AnotherPatient => &self.other_patient,
+            Who::TheDoctor => &self.c.doctor,
+            Who::AnotherDoctor => &self.other_doctor,
+            Who::Receptionist => &self.c.receptionist,
+            Who::Admin => &self.c.admin,
+        }
+    }
+}
+
+async fn cast() -> Cast {
+    let c = clinic(&[]).await;
+    let (other_patient_id, other_patient) = create_user(
+        &c.app,
+        &c.admin,
+        "other.patient@demo.clinic",
+        "patient",
+        "Europe/London",
+    )
+    .await;
+    let (other_doctor_id, other_doctor) = create_user(
+        &c.app,
+        &c.admin,
+        "other.doctor@demo.clinic",
+        "doctor",
+        "Europe/Madrid",
+    )
+    .await;
+    Cast {
+        anonymous: c.app.client(),
+        c,
+        other_patient,
+        other_patient_id,
+        other_doctor,
+        other_doctor_id,
+    }
+}
+
+/// No refused answer may leak a Zoom link of any kind.
+fn assert_no_links(who: Who, endpoint: &str, body: &str) {
+    for needle in ["/s/", "/j/", "zak=", "pwd=", "start_url", "join_url"] {
+        assert!(
+            !body.contains(needle),
+            "{who:?} on {endpoint} got {needle:?} in a refusal: {body}"
+        );
+    }
+}
+
+async fn check(
+    cast: &Cast,
+    endpoint: &str,
+    form: &[(&str, &str)],
+    expected: impl Fn(Who) -> u16,
+) {
+    for who in EVERYONE {
+        let response = cast.c.app.call(cast.client(who), endpoint, form).await;
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap();
+        assert_eq!(status, expected(who), "{who:?} on {endpoint}: {body}");
+        if status >= 400 {
+            assert_no_links(who, endpoint, &body);
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_visit_function_answers_each_caller_as_it_should() {
+    let cast = cast().await;
+    let c = &cast.c;
+    // Starts in 5 minutes: the join window is open.
+    let id = c.book_in(5).await;
+    c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(20))
+        .await;
+    let visit = [("id", id.as_str())];
+    use Who::*;
+
+    // Seeing: everyone logged in may list, but only what is theirs.
+    for who in EVERYONE {
+        let response = c.app.call(cast.client(who), "/api/visits/list", &[]).await;
+        if who == Anonymous {
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            continue;
+        }
+        assert_eq!(response.status(), 200, "{who:?}");
+        let body = response.text().await.unwrap();
+        let sees = body.contains(&id);
+        let should = !matches!(who, AnotherPatient | AnotherDoctor);
+        assert_eq!(sees, should, "{who:?} listing");
+        assert_no_links(who, "/api/visits/list", &body);
+    }
+    let sees = |who: Who| match who {
+        Anonymous => 401,
+        AnotherPatient | AnotherDoctor => 404,
+        _ => 200,
+    };
+    check(&cast, "/api/visits/get", &visit, sees).await;
+
+    // Links: start for the assigned doctor and admins, join also for the patient.
+    check(&cast, "/api/visits/start", &visit, |who| match who {
+        TheDoctor | Admin => 200,
+        ThePatient | Receptionist => 403,
+        other => sees(other),
+    })
+    .await;
+    check(&cast, "/api/visits/join", &visit, |who| match who {
+        ThePatient | TheDoctor | Admin => 200,
+        Receptionist => 403,
+        other => sees(other),
+    })
+    .await;
+    // Retry: only a failed meeting can be retried (409), and only by its hosts.
+    check(&cast, "/api/visits/retry", &visit, |who| match who {
+        TheDoctor | Admin => 409,
+        ThePatient | Receptionist => 403,
+        other => sees(other),
+    })
+    .await;
+    check(
+        &cast,
+        "/api/visits/change-doctor",
+        &[("id", id.as_str()), ("doctor_id", &c.doctor_id.to_string())],
+        |who| match who {
+            Receptionist | Admin => 200,
+            ThePatient | TheDoctor => 403,
+            other => sees(other),
+        },
+    )
+    .await;
+    let new_time = local_in(10, "Europe/Berlin");
+    check(
+        &cast,
+        "/api/visits/reschedule",
+        &[
+            ("id", id.as_str()),
+            ("start", new_time.as_str()),
+            ("zone", "Europe/Berlin"),
+            ("duration", "30"),
+        ],
+        sees,
+    )
+    .await;
+    check(&cast, "/api/admin/audit", &[], |who| match who {
+        Anonymous => 401,
+        Admin => 200,
+        _ => 403,
+    })
+    .await;
+    check(&cast, "/api/visits/options", &[], |who| match who {
+        Anonymous => 401,
+        _ => 200,
+    })
+    .await;
+
+    // The calendar file follows the same visibility.
+    for who in EVERYONE {
+        let response = cast
+            .client(who)
+            .get(c.app.url(&format!("/api/visits/{id}/calendar.ics")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), sees(who), "{who:?} calendar");
+    }
+
+    // Cancelling: refused callers first, then each allowed caller cancels a visit of its own.
+    check(&cast, "/api/visits/cancel", &visit, |who| match who {
+        Anonymous => 401,
+        AnotherPatient | AnotherDoctor => 404,
+        // The first allowed caller cancels; the visit then stays cancelled for the rest.
+        ThePatient => 200,
+        _ => 409,
+    })
+    .await;
+    for who in [TheDoctor, Receptionist, Admin] {
+        let other = c.book_in(300).await;
+        let response = c
+            .app
+            .call(cast.client(who), "/api/visits/cancel", &[("id", &other)])
+            .await;
+        assert_eq!(response.status(), 200, "{who:?} cancels");
+    }
+}
+
+#[tokio::test]
+async fn booking_is_limited_to_ones_own_visits_and_patients() {
+    let cast = cast().await;
+    let c = &cast.c;
+    let when = local_in(600, "Europe/Berlin");
+    let zone = "Europe/Berlin";
+    let booked = |r: reqwest::Response| r.status().as_u16();
+
+    assert_eq!(
+        booked(book(&c.app, &cast.anonymous, c.doctor_id, Some(c.patient_id), &when, zone).await),
+        401
+    );
+    // A patient books for themself only.
+    assert_eq!(
+        booked(book(&c.app, &c.patient, c.doctor_id, None, &when, zone).await),
+        200
+    );
+    assert_eq!(
+        booked(book(&c.app, &c.patient, c.doctor_id, Some(cast.other_patient_id), &when, zone).await),
+        403
+    );
+    // A doctor books with themself, for a patient they already see.
+    assert_eq!(
+        booked(book(&c.app, &c.doctor, c.doctor_id, Some(c.patient_id), &when, zone).await),
+        200
+    );
+    assert_eq!(
+        booked(book(&c.app, &c.doctor, cast.other_doctor_id, Some(c.patient_id), &when, zone).await),
+        403
+    );
+    assert_eq!(
+        booked(book(&c.app, &cast.other_doctor, cast.other_doctor_id, Some(c.patient_id), &when, zone).await),
+        403,
+        "not this doctor's patient"
+    );
+    // Reception and admins book for anyone; the ids must name an active doctor and patient.
+    assert_eq!(
+        booked(book(&c.app, &c.receptionist, cast.other_doctor_id, Some(cast.other_patient_id), &when, zone).await),
+        200
+    );
+    assert_eq!(
+        booked(book(&c.app, &c.admin, c.doctor_id, Some(cast.other_patient_id), &when, zone).await),
+        200
+    );
+    let wrong_role = book(&c.app, &c.admin, c.patient_id, Some(c.patient_id), &when, zone).await;
+    assert_eq!(wrong_role.status(), 400);
+    assert_eq!(wrong_role.json::<Value>().await.unwrap()["field"], "doctor");
+    let bad_length = c
+        .app
+        .call(
+            &c.admin,
+            "/api/visits/book",
+            &[
+                ("doctor_id", &c.doctor_id.to_string()),
+                ("patient_id", &c.patient_id.to_string()),
+                ("start", &when),
+                ("zone", zone),
+                ("duration", "600"),
+            ],
+        )
+        .await;
+    assert_eq!(bad_length.status(), 400);
+    let garbage = c
+        .app
+        .call(&c.admin, "/api/visits/book", &[("doctor_id", "x")])
+        .await;
+    assert_eq!(garbage.status(), 400);
+}
+
+#[tokio::test]
+async fn guessed_and_sequential_ids_are_not_found() {
+    let cast = cast().await;
+    let c = &cast.c;
+    let real = c.book_in(60).await;
+    let mut guesses = vec![
+        "1".to_owned(),
+        "2".to_owned(),
+        "0000000000000000000001".to_owned(),
+        "AAAAAAAAAAAAAAAAAAAAAA".to_owned(),
+        "../../etc/passwd".to_owned(),
+    ];
+    // The real id with its last character changed.
+    let mut near = real.clone();
+    let last = near.pop().unwrap();
+    near.push(if last == 'a' { 'b' } else { 'a' });
+    guesses.push(near);
+    for guess in &guesses {
+        for endpoint in ["/api/visits/get", "/api/visits/start", "/api/visits/join"] {
+            let response = c.app.call(&c.admin, endpoint, &[("id", guess)]).await;
+            assert_eq!(response.status(), 404, "{endpoint} {guess}");
+        }
+    }
+    // Another patient holding the real id learns nothing from it.
+    for endpoint in ["/api/visits/get", "/api/visits/join", "/api/visits/cancel"] {
+        let response = c
+            .app
+            .call(&cast.other_patient, endpoint, &[("id", &real)])
+            .await;
+        assert_eq!(response.status(), 404, "{endpoint}");
+    }
+    assert_eq!(
+        cast.c.visit(&c.patient, &real).await["cancelled"],
+        false,
+        "the refused cancel changed nothing"
+    );
+}
+
+#[tokio::test]
+async fn the_join_window_opens_15_minutes_before_and_closes_at_the_end() {
+    let c = clinic(&[]).await;
+    let later = c.book_in(60).await;
+    c.wait_for_state(std::slice::from_ref(&later), "ready", Duration::from_secs(20))
+        .await;
+    let early = c
+        .app
+        .call(&c.patient, "/api/visits/join", &[("id", &later)])
+        .await;
+    assert_eq!(early.status(), 409);
+    let body = early.text().await.unwrap();
+    assert!(body.contains("opens 15 minutes before"), "{body}");
+    assert!(!body.contains("/j/"));
+    let patient_view = c.visit(&c.patient, &later).await;
+    assert_eq!(patient_view["can_join"], true);
+    assert_eq!(patient_view["can_start"], false);
+
+    // Booked 20 minutes ago for 10 minutes: over.
+    let response = c
+        .app
+        .call(
+            &c.receptionist,
+            "/api/visits/book",
+            &[
+                ("doctor_id", &c.doctor_id.to_string()),
+                ("patient_id", &c.patient_id.to_string()),
+                ("start", &local_in(-20, "UTC")),
+                ("zone", "UTC"),
+                ("duration", "10"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let past = response.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    c.wait_for_state(std::slice::from_ref(&past), "ready", Duration::from_secs(20))
+        .await;
+    let ended = c
+        .app
+        .call(&c.patient, "/api/visits/join", &[("id", &past)])
+        .await;
+    assert_eq!(ended.status(), 409);
+    assert!(ended.text().await.unwrap().contains("ended"));
+}

@@ -1,0 +1,679 @@
+//! Telehealth visits end to end over HTTP, against the Zoom simulator: booking creates exactly
+//! one meeting with the settings we ask for, time zones and DST, reschedule/cancel/change of
+//! doctor reaching Zoom, faults, lost responses, a killed process, and who may see what.
+
+use crate::helpers::*;
+use crate::sim::{connect_doctor, Sim};
+use chrono::{Duration as Span, Utc};
+use futures::stream::{self, StreamExt};
+use reqwest::Client;
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+/// Fast retry settings so fault tests finish in seconds; the lease still outlives every
+/// request (4 × 2 s + 7 s).
+const FAST_JOBS: [(&str, &str); 3] = [
+    ("ZOOM_REQUEST_TIMEOUT_SECS", "2"),
+    ("MEETING_JOB_LEASE_SECS", "15"),
+    ("MEETING_RETRY_MAX_SECS", "2"),
+];
+
+pub struct Clinic {
+    pub sim: Sim,
+    pub app: TestApp,
+    pub admin: Client,
+    pub receptionist: Client,
+    pub doctor: Client,
+    pub patient: Client,
+    pub doctor_id: i64,
+    pub patient_id: i64,
+}
+
+fn app_env(sim: &Sim, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = sim
+        .env()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    for (k, v) in FAST_JOBS.iter().chain(extra.iter()) {
+        env.push(((*k).to_owned(), (*v).to_owned()));
+    }
+    env
+}
+
+fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// The demo clinic with the demo doctor's Zoom connected through the simulator.
+pub async fn clinic(extra: &[(&str, &str)]) -> Clinic {
+    let sim = Sim::start();
+    sim.allow_bursts().await;
+    let env = app_env(&sim, extra);
+    let app = spawn_app_with(&pairs(&env)).await;
+    let admin = app.logged_in(ADMIN).await;
+    let receptionist = app.logged_in(RECEPTIONIST).await;
+    let doctor = app.logged_in(DOCTOR).await;
+    let patient = app.logged_in(PATIENT).await;
+    connect_doctor(&app, &sim, &doctor).await;
+    let doctor_id = user_id(&app, &admin, DOCTOR.0).await;
+    let patient_id = user_id(&app, &admin, PATIENT.0).await;
+    Clinic {
+        sim,
+        app,
+        admin,
+        receptionist,
+        doctor,
+        patient,
+        doctor_id,
+        patient_id,
+    }
+}
+
+pub async fn user_id(app: &TestApp, admin: &Client, email: &str) -> i64 {
+    let users: Value = app
+        .call(admin, "/api/admin/users/list", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == email)
+        .unwrap_or_else(|| panic!("no user {email}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+pub async fn create_user(
+    app: &TestApp,
+    admin: &Client,
+    email: &str,
+    role: &str,
+    zone: &str,
+) -> (i64, Client) {
+    let password = format!("{role} password for tests");
+    let mut form = vec![
+        ("email", email),
+        ("role", role),
+        ("password", password.as_str()),
+        ("time_zone", zone),
+    ];
+    if role == "doctor" {
+        form.push(("display_name", "Dr Second Opinion"));
+    }
+    let response = app.call(admin, "/api/admin/users/create", &form).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let id = response.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let client = app.logged_in((email, &password)).await;
+    (id, client)
+}
+
+/// A wall-clock time `minutes` from now in `zone`, as a datetime-local input sends it.
+pub fn local_in(minutes: i64, zone: &str) -> String {
+    let tz: chrono_tz::Tz = zone.parse().unwrap();
+    (Utc::now() + Span::minutes(minutes))
+        .with_timezone(&tz)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string()
+}
+
+pub async fn book(
+    app: &TestApp,
+    client: &Client,
+    doctor_id: i64,
+    patient_id: Option<i64>,
+    start: &str,
+    zone: &str,
+) -> reqwest::Response {
+    let doctor = doctor_id.to_string();
+    let patient = patient_id.map(|p| p.to_string());
+    let mut form = vec![
+        ("doctor_id", doctor.as_str()),
+        ("start", start),
+        ("zone", zone),
+        ("duration", "30"),
+    ];
+    if let Some(patient) = &patient {
+        form.push(("patient_id", patient.as_str()));
+    }
+    app.call(client, "/api/visits/book", &form).await
+}
+
+impl Clinic {
+    /// Books a 30-minute visit for the demo patient with the demo doctor, as reception.
+    pub async fn book_in(&self, minutes: i64) -> String {
+        let response = book(
+            &self.app,
+            &self.receptionist,
+            self.doctor_id,
+            Some(self.patient_id),
+            &local_in(minutes, "Europe/Berlin"),
+            "Europe/Berlin",
+        )
+        .await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        response.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn visit(&self, client: &Client, id: &str) -> Value {
+        let response = self.app.call(client, "/api/visits/get", &[("id", id)]).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// Waits until every listed visit's meeting is in `state`.
+    pub async fn wait_for_state(&self, ids: &[String], state: &str, within: Duration) {
+        let started = Instant::now();
+        loop {
+            let list: Value = self
+                .app
+                .call(&self.admin, "/api/visits/list", &[])
+                .await
+                .json()
+                .await
+                .unwrap();
+            let states: Vec<(String, String)> = list
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|v| ids.iter().any(|id| v["id"] == id.as_str()))
+                .map(|v| {
+                    (
+                        v["meeting"]["state"].as_str().unwrap().to_owned(),
+                        v["meeting"]["reason"].to_string(),
+                    )
+                })
+                .collect();
+            let done = states.iter().filter(|(s, _)| s == state).count();
+            if done == ids.len() {
+                return;
+            }
+            if started.elapsed() > within {
+                let stuck: Vec<_> = states.iter().filter(|(s, _)| s != state).take(5).collect();
+                panic!(
+                    "{done}/{} visits reached {state} in {within:?}; e.g. {stuck:?}\n{}",
+                    ids.len(),
+                    tail(&self.app.logs(), 40)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+fn tail(logs: &str, n: usize) -> String {
+    let lines: Vec<&str> = logs.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Meetings the simulator holds and has not deleted.
+pub async fn live_meetings(sim: &Sim) -> Vec<Value> {
+    let all: Value = reqwest::get(format!("{}/_sim/meetings", sim.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    all.as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["deleted"] == false)
+        .cloned()
+        .collect()
+}
+
+/// Every live meeting carries a different marker: no appointment got two.
+fn assert_no_duplicates(meetings: &[Value]) {
+    let markers: HashSet<&str> = meetings
+        .iter()
+        .map(|m| m["agenda"].as_str().unwrap())
+        .collect();
+    assert_eq!(markers.len(), meetings.len(), "duplicate meetings at Zoom");
+}
+
+#[tokio::test]
+async fn a_booked_visit_gets_exactly_one_meeting_with_the_settings_we_ask_for() {
+    let c = clinic(&[]).await;
+    let id = c.book_in(120).await;
+    let booked = c.visit(&c.receptionist, &id).await;
+    assert_eq!(booked["meeting"]["state"], "pending");
+    c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(20))
+        .await;
+
+    let meetings = live_meetings(&c.sim).await;
+    assert_eq!(meetings.len(), 1);
+    let meeting = &meetings[0];
+    assert_eq!(meeting["type"], 2);
+    assert_eq!(meeting["waiting_room"], true);
+    assert_eq!(meeting["join_before_host"], false);
+    assert_eq!(meeting["timezone"], "Europe/Berlin");
+    assert_eq!(meeting["duration"], 30);
+    let starts_at = booked["starts_at"].as_i64().unwrap();
+    let expected = chrono::DateTime::from_timestamp(starts_at, 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    assert_eq!(meeting["start_time"], expected.as_str());
+    // The simulated host's policy: at least 8 characters with a letter and a number.
+    let passcode = meeting["password"].as_str().unwrap();
+    assert!((8..=10).contains(&passcode.len()), "{passcode}");
+    assert!(passcode.chars().any(|c| c.is_ascii_alphabetic()));
+    assert!(passcode.chars().any(|c| c.is_ascii_digit()));
+    assert!(!meeting["topic"]
+        .as_str()
+        .unwrap()
+        .contains("patient@demo.clinic"));
+
+    let ready = c.visit(&c.doctor, &id).await;
+    assert_eq!(ready["can_start"], true);
+    assert_eq!(ready["meeting"]["warning"], Value::Null);
+    // Neither the passcode nor the join link is stored in plaintext; no start link at all.
+    assert!(!database_contains(&c.app, passcode).await);
+    assert!(!database_contains(&c.app, "/j/").await);
+    assert!(!database_contains(&c.app, "/s/").await);
+    assert!(!c.app.logs().contains(passcode));
+}
+
+#[tokio::test]
+async fn start_fetches_a_fresh_link_each_time_and_is_audited() {
+    let c = clinic(&[]).await;
+    let id = c.book_in(5).await;
+    c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(20))
+        .await;
+    let first = c
+        .app
+        .call(&c.doctor, "/api/visits/start", &[("id", &id)])
+        .await;
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["cache-control"], "no-store");
+    let first: Value = first.json().await.unwrap();
+    let second: Value = c
+        .app
+        .call(&c.doctor, "/api/visits/start", &[("id", &id)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (first, second) = (first["url"].as_str().unwrap(), second["url"].as_str().unwrap());
+    assert!(first.starts_with(&c.sim.url) && first.contains("/s/"));
+    assert_ne!(first, second, "each click gets a freshly minted start link");
+    let page = reqwest::get(first).await.unwrap();
+    assert_eq!(page.status(), 200, "the simulator's start page opens");
+
+    let joined = c
+        .app
+        .call(&c.patient, "/api/visits/join", &[("id", &id)])
+        .await;
+    assert_eq!(joined.status(), 200);
+    let join_url = joined.json::<Value>().await.unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(join_url.contains("/j/") && join_url.contains("pwd="));
+
+    let refused = c
+        .app
+        .call(&c.patient, "/api/visits/start", &[("id", &id)])
+        .await;
+    assert_eq!(refused.status(), 403);
+
+    let audit: Value = c
+        .app
+        .call(&c.admin, "/api/admin/audit", &[])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let entries: Vec<(String, String, String)> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["subject"] == id.as_str())
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_owned(),
+                e["actor"].as_str().unwrap().to_owned(),
+                e["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let has = |action: &str, actor: &str, outcome: &str| {
+        entries
+            .iter()
+            .any(|(a, w, o)| a == action && w == actor && o == outcome)
+    };
+    assert!(has("meeting.start", DOCTOR.0, "ok"), "{entries:?}");
+    assert!(has("meeting.start", PATIENT.0, "refused"), "{entries:?}");
+    assert!(has("meeting.join", PATIENT.0, "ok"), "{entries:?}");
+    assert!(has("visit.book", RECEPTIONIST.0, "ok"), "{entries:?}");
+    let logs = c.app.logs();
+    assert!(!logs.contains("zak=") && !logs.contains("pwd="), "links in logs");
+}
+
+#[tokio::test]
+async fn each_side_sees_its_own_local_time_and_zoom_gets_the_exact_instant_across_dst() {
+    let c = clinic(&[]).await;
+    // 19 March 2027: New York is already on summer time (since 14 March), Berlin not yet
+    // (28 March), so the two are 4 hours apart instead of 5.
+    let response = book(
+        &c.app,
+        &c.receptionist,
+        c.doctor_id,
+        Some(c.patient_id),
+        "2027-03-19T15:00",
+        "Europe/Berlin",
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let id = response.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(20))
+        .await;
+    let meeting = &live_meetings(&c.sim).await[0];
+    assert_eq!(meeting["start_time"], "2027-03-19T14:00:00Z");
+    let for_doctor = c.visit(&c.doctor, &id).await;
+    let for_patient = c.visit(&c.patient, &id).await;
+    assert_eq!(for_doctor["local_start"], "Fri 19 Mar 2027, 15:00 CET");
+    assert_eq!(for_patient["local_start"], "Fri 19 Mar 2027, 10:00 EDT");
+
+    // Rescheduled past Berlin's change: 15:00 CEST is 13:00 UTC, 09:00 in New York.
+    let moved = c
+        .app
+        .call(
+            &c.patient,
+            "/api/visits/reschedule",
+            &[
+                ("id", &id),
+                ("start", "2027-03-29T15:00"),
+                ("zone", "Europe/Berlin"),
+                ("duration", "45"),
+            ],
+        )
+        .await;
+    assert_eq!(moved.status(), 200, "{}", moved.text().await.unwrap());
+    let pending = c.visit(&c.doctor, &id).await;
+    assert_eq!(pending["meeting"]["state"], "pending");
+    c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(20))
+        .await;
+    let meetings = live_meetings(&c.sim).await;
+    assert_eq!(meetings.len(), 1, "rescheduling updates, never re-creates");
+    assert_eq!(meetings[0]["start_time"], "2027-03-29T13:00:00Z");
+    assert_eq!(meetings[0]["duration"], 45);
+    assert_eq!(c.sim.counter("meetings_updated").await, 1);
+    assert_eq!(c.sim.counter("meetings_created").await, 1);
+    assert_eq!(
+        c.visit(&c.doctor, &id).await["local_start"],
+        "Mon 29 Mar 2027, 15:00 CEST"
+    );
+    assert_eq!(
+        c.visit(&c.patient, &id).await["local_start"],
+        "Mon 29 Mar 2027, 09:00 EDT"
+    );
+
+    // A time the clocks skip is refused with the reason, and nothing changes.
+    let skipped = c
+        .app
+        .call(
+            &c.receptionist,
+            "/api/visits/reschedule",
+            &[
+                ("id", &id),
+                ("start", "2027-03-28T02:30"),
+                ("zone", "Europe/Berlin"),
+                ("duration", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(skipped.status(), 400);
+    let body: Value = skipped.json().await.unwrap();
+    assert_eq!(body["field"], "start");
+    assert!(body["message"].as_str().unwrap().contains("daylight saving"));
+
+    // The calendar file carries the exact instant and links to the app, not to Zoom.
+    let ics = c
+        .patient
+        .get(c.app.url(&format!("/api/visits/{id}/calendar.ics")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ics.status(), 200);
+    assert!(ics.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/calendar"));
+    let ics = ics.text().await.unwrap();
+    assert!(ics.contains("DTSTART:20270329T130000Z"), "{ics}");
+    assert!(ics.contains("DTEND:20270329T134500Z"), "{ics}");
+    assert!(ics.contains(&format!("/visits/{id}")));
+    assert!(!ics.contains("pwd=") && !ics.contains(&c.sim.url));
+}
+
+#[tokio::test]
+async fn cancel_and_change_of_doctor_reach_zoom() {
+    let c = clinic(&[]).await;
+    let (second_id, second) = create_user(
+        &c.app,
+        &c.admin,
+        "second@demo.clinic",
+        "doctor",
+        "Europe/Paris",
+    )
+    .await;
+    connect_doctor(&c.app, &c.sim, &second).await;
+    let id = c.book_in(180).await;
+    c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(20))
+        .await;
+    let original = live_meetings(&c.sim).await[0]["id"].clone();
+
+    let changed = c
+        .app
+        .call(
+            &c.receptionist,
+            "/api/visits/change-doctor",
+            &[("id", &id), ("doctor_id", &second_id.to_string())],
+        )
+        .await;
+    assert_eq!(changed.status(), 200, "{}", changed.text().await.unwrap());
+    c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(20))
+        .await;
+    let meetings = live_meetings(&c.sim).await;
+    assert_eq!(meetings.len(), 1);
+    assert_ne!(meetings[0]["id"], original, "a new meeting for the new doctor");
+    assert!(meetings[0]["topic"]
+        .as_str()
+        .unwrap()
+        .contains("Dr Second Opinion"));
+    assert_eq!(c.sim.counter("meetings_deleted").await, 1);
+    // The first doctor no longer sees the visit; the second one may start it.
+    let gone = c
+        .app
+        .call(&c.doctor, "/api/visits/get", &[("id", &id)])
+        .await;
+    assert_eq!(gone.status(), 404);
+    assert_eq!(c.visit(&second, &id).await["can_start"], true);
+
+    let cancelled = c
+        .app
+        .call(&c.patient, "/api/visits/cancel", &[("id", &id)])
+        .await;
+    assert_eq!(cancelled.status(), 200);
+    c.wait_for_state(std::slice::from_ref(&id), "cancelled", Duration::from_secs(20))
+        .await;
+    assert!(live_meetings(&c.sim).await.is_empty());
+    assert_eq!(c.sim.counter("meetings_deleted").await, 2);
+    let again = c
+        .app
+        .call(&c.patient, "/api/visits/cancel", &[("id", &id)])
+        .await;
+    assert_eq!(again.status(), 409, "a cancelled visit stays cancelled");
+    let start = c
+        .app
+        .call(&second, "/api/visits/start", &[("id", &id)])
+        .await;
+    assert_eq!(start.status(), 409);
+}
+
+#[tokio::test]
+async fn a_visit_is_saved_while_zoom_is_down_and_failures_show_their_reason() {
+    let c = clinic(&[]).await;
+    c.sim
+        .control(
+            "faults",
+            json!({ "error_rate": 1.0, "error_kinds": ["503"] }),
+        )
+        .await;
+    let id = c.book_in(60).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let pending = c.visit(&c.doctor, &id).await;
+    assert_eq!(pending["meeting"]["state"], "pending");
+    assert!(pending["meeting"]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("retrying"));
+    // The patient sees the state, not the technical reason.
+    assert_eq!(c.visit(&c.patient, &id).await["meeting"]["reason"], Value::Null);
+    c.sim.control("faults", json!({})).await;
+    c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(20))
+        .await;
+    assert_eq!(live_meetings(&c.sim).await.len(), 1);
+
+    // A doctor who disconnects Zoom: the next visit fails with the reason, and once Zoom is
+    // connected again a retry by the doctor creates its meeting.
+    let disconnected = c.app.call(&c.doctor, "/api/zoom/disconnect", &[]).await;
+    assert_eq!(disconnected.status(), 200);
+    let second = c.book_in(90).await;
+    c.wait_for_state(std::slice::from_ref(&second), "failed", Duration::from_secs(20))
+        .await;
+    let failed = c.visit(&c.doctor, &second).await;
+    assert!(failed["meeting"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("Connect Zoom"));
+    assert_eq!(failed["can_retry"], true);
+    let refused = c
+        .app
+        .call(&c.receptionist, "/api/visits/retry", &[("id", &second)])
+        .await;
+    assert_eq!(refused.status(), 403);
+    connect_doctor(&c.app, &c.sim, &c.doctor).await;
+    let retried = c
+        .app
+        .call(&c.doctor, "/api/visits/retry", &[("id", &second)])
+        .await;
+    assert_eq!(retried.status(), 200);
+    c.wait_for_state(std::slice::from_ref(&second), "ready", Duration::from_secs(20))
+        .await;
+    assert_eq!(live_meetings(&c.sim).await.len(), 2);
+}
+
+#[tokio::test]
+async fn thirty_percent_faults_over_200_visits_give_200_meetings_and_no_duplicates() {
+    let c = clinic(&[("MEETING_WORKERS", "16")]).await;
+    c.sim
+        .control(
+            "faults",
+            json!({ "error_rate": 0.3, "error_kinds": ["500", "503", "429", "timeout"] }),
+        )
+        .await;
+    let ids: Vec<String> = stream::iter(0..200)
+        .map(|i| {
+            let c = &c;
+            async move { c.book_in(60 + i).await }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    c.wait_for_state(&ids, "ready", Duration::from_secs(240)).await;
+    let meetings = live_meetings(&c.sim).await;
+    assert_eq!(meetings.len(), 200);
+    assert_no_duplicates(&meetings);
+    assert!(
+        c.sim.counter("faults_injected").await > 50,
+        "the faults really happened"
+    );
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_is_found_not_repeated() {
+    let c = clinic(&[]).await;
+    c.sim
+        .control(
+            "faults",
+            json!({ "drop_after_apply": true, "paths": "/v2/users/" }),
+        )
+        .await;
+    let id = c.book_in(60).await;
+    c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(30))
+        .await;
+    assert_eq!(c.sim.counter("meetings_created").await, 1);
+    let meetings = live_meetings(&c.sim).await;
+    assert_eq!(meetings.len(), 1);
+    // The adopted meeting's passcode is the one we stored before calling Zoom.
+    assert_eq!(c.visit(&c.doctor, &id).await["meeting"]["warning"], Value::Null);
+    assert!(c.app.logs().contains("adopting it"));
+}
+
+#[tokio::test]
+async fn a_process_killed_mid_work_resumes_after_restart_without_duplicates() {
+    let sim = Sim::start();
+    sim.allow_bursts().await;
+    let env = app_env(&sim, &[]);
+    let app = spawn_app_with(&pairs(&env)).await;
+    let database_url = app.database_url.clone();
+    let admin = app.logged_in(ADMIN).await;
+    let receptionist = app.logged_in(RECEPTIONIST).await;
+    let doctor = app.logged_in(DOCTOR).await;
+    connect_doctor(&app, &sim, &doctor).await;
+    let doctor_id = user_id(&app, &admin, DOCTOR.0).await;
+    let patient_id = user_id(&app, &admin, PATIENT.0).await;
+    // Slow Zoom down so that the kill lands while creates are in flight.
+    sim.control("faults", json!({ "latency_ms": 400 })).await;
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let response = book(
+            &app,
+            &receptionist,
+            doctor_id,
+            Some(patient_id),
+            &local_in(60 + i, "UTC"),
+            "UTC",
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        ids.push(response.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned());
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let created_before = sim.counter("meetings_created").await;
+    assert!(created_before < 30, "the kill must land mid-work");
+    let dir = app.stop(); // SIGKILL: no graceful shutdown, leases left held
+
+    let app = spawn_app_on(dir, database_url, &pairs(&env)).await;
+    let c = Clinic {
+        admin: app.logged_in(ADMIN).await,
+        receptionist: app.logged_in(RECEPTIONIST).await,
+        doctor: app.logged_in(DOCTOR).await,
+        patient: app.logged_in(PATIENT).await,
+        sim,
+        app,
+        doctor_id,
+        patient_id,
+    };
+    c.wait_for_state(&ids, "ready", Duration::from_secs(90)).await;
+    let meetings = live_meetings(&c.sim).await;
+    assert_eq!(meetings.len(), 30);
+    assert_no_duplicates(&meetings);
+}
