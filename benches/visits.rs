@@ -34,7 +34,12 @@ async fn user_id(app: &TestApp, admin: &Client, email: &str) -> i64 {
         .json()
         .await
         .unwrap();
-    users.as_array().unwrap().iter().find(|u| u["email"] == email).unwrap()["id"]
+    users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == email)
+        .unwrap()["id"]
         .as_i64()
         .unwrap()
 }

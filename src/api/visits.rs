@@ -239,7 +239,10 @@ mod server {
         if sees(user, &visit) {
             Ok(visit)
         } else {
-            tracing::warn!(user_id = user.id, "refused an appointment outside the caller's view");
+            tracing::warn!(
+                user_id = user.id,
+                "refused an appointment outside the caller's view"
+            );
             Err(not_found())
         }
     }
@@ -612,8 +615,15 @@ pub async fn start_meeting(id: String) -> Result<MeetingLink, AppError> {
     let user = match ctx.user().await {
         Ok(user) => user,
         Err(error) => {
-            server::audit(&ctx.state, None, "meeting.start", &id, "refused", Some("not logged in"))
-                .await;
+            server::audit(
+                &ctx.state,
+                None,
+                "meeting.start",
+                &id,
+                "refused",
+                Some("not logged in"),
+            )
+            .await;
             return Err(error);
         }
     };
@@ -621,7 +631,15 @@ pub async fn start_meeting(id: String) -> Result<MeetingLink, AppError> {
         let state = ctx.state.clone();
         let id = id.clone();
         async move {
-            server::audit(&state, Some(user.id), "meeting.start", &id, "refused", Some(why)).await;
+            server::audit(
+                &state,
+                Some(user.id),
+                "meeting.start",
+                &id,
+                "refused",
+                Some(why),
+            )
+            .await;
             error
         }
     };
@@ -632,7 +650,11 @@ pub async fn start_meeting(id: String) -> Result<MeetingLink, AppError> {
     if !server::hosts(&user, &visit) {
         return Err(refuse(AppError::Forbidden, "not the assigned doctor").await);
     }
-    let meeting_id = match (visit.cancelled, visit.meeting.state, visit.meeting.zoom_meeting_id) {
+    let meeting_id = match (
+        visit.cancelled,
+        visit.meeting.state,
+        visit.meeting.zoom_meeting_id,
+    ) {
         (false, MeetingState::Ready, Some(meeting_id)) => meeting_id,
         _ => {
             return Err(refuse(
@@ -684,7 +706,15 @@ pub async fn join_meeting(id: String) -> Result<MeetingLink, AppError> {
     let user = ctx.user().await?;
     let visit = server::visible(&ctx, &user, &id).await?;
     if !server::attends(&user, &visit) {
-        server::audit(&ctx.state, Some(user.id), "meeting.join", &id, "refused", None).await;
+        server::audit(
+            &ctx.state,
+            Some(user.id),
+            "meeting.join",
+            &id,
+            "refused",
+            None,
+        )
+        .await;
         return Err(AppError::Forbidden);
     }
     if visit.cancelled {

@@ -175,9 +175,7 @@ fn BookingForm(me: Me, book: ServerAction<BookVisit>) -> impl IntoView {
     let reason = RwSignal::new(String::new());
     let submitted = RwSignal::new(false);
     let parsed = Memo::new(move |_| {
-        VisitTimeFields::parse(&start.get(), &zone.get(), &duration.get())
-            .map(|_| ())
-            .map_err(|errors| errors)
+        VisitTimeFields::parse(&start.get(), &zone.get(), &duration.get()).map(|_| ())
     });
     let last_error = move || book.value().get().and_then(Result::err);
     let field_error = move |field: &'static str, typed: RwSignal<String>| {
@@ -359,16 +357,13 @@ fn Visit(me: Me) -> impl IntoView {
         }
     });
     let action_error = move || -> Option<AppError> {
-        [
-            start.value().get(),
-            join.value().get(),
-        ]
-        .into_iter()
-        .flatten()
-        .find_map(|r| r.err())
-        .or_else(|| cancel.value().get().and_then(Result::err))
-        .or_else(|| retry.value().get().and_then(Result::err))
-        .or_else(|| change_doctor.value().get().and_then(Result::err))
+        [start.value().get(), join.value().get()]
+            .into_iter()
+            .flatten()
+            .find_map(|r| r.err())
+            .or_else(|| cancel.value().get().and_then(Result::err))
+            .or_else(|| retry.value().get().and_then(Result::err))
+            .or_else(|| change_doctor.value().get().and_then(Result::err))
     };
     let is_staff = me.role != Role::Patient;
     view! {

@@ -88,12 +88,7 @@ fn assert_no_links(who: Who, endpoint: &str, body: &str) {
     }
 }
 
-async fn check(
-    cast: &Cast,
-    endpoint: &str,
-    form: &[(&str, &str)],
-    expected: impl Fn(Who) -> u16,
-) {
+async fn check(cast: &Cast, endpoint: &str, form: &[(&str, &str)], expected: impl Fn(Who) -> u16) {
     for who in EVERYONE {
         let response = cast.c.app.call(cast.client(who), endpoint, form).await;
         let status = response.status().as_u16();
@@ -232,7 +227,17 @@ async fn booking_is_limited_to_ones_own_visits_and_patients() {
     let booked = |r: reqwest::Response| r.status().as_u16();
 
     assert_eq!(
-        booked(book(&c.app, &cast.anonymous, c.doctor_id, Some(c.patient_id), &when, zone).await),
+        booked(
+            book(
+                &c.app,
+                &cast.anonymous,
+                c.doctor_id,
+                Some(c.patient_id),
+                &when,
+                zone
+            )
+            .await
+        ),
         401
     );
     // A patient books for themself only.
@@ -241,33 +246,101 @@ async fn booking_is_limited_to_ones_own_visits_and_patients() {
         200
     );
     assert_eq!(
-        booked(book(&c.app, &c.patient, c.doctor_id, Some(cast.other_patient_id), &when, zone).await),
+        booked(
+            book(
+                &c.app,
+                &c.patient,
+                c.doctor_id,
+                Some(cast.other_patient_id),
+                &when,
+                zone
+            )
+            .await
+        ),
         403
     );
     // A doctor books with themself, for a patient they already see.
     assert_eq!(
-        booked(book(&c.app, &c.doctor, c.doctor_id, Some(c.patient_id), &when, zone).await),
+        booked(
+            book(
+                &c.app,
+                &c.doctor,
+                c.doctor_id,
+                Some(c.patient_id),
+                &when,
+                zone
+            )
+            .await
+        ),
         200
     );
     assert_eq!(
-        booked(book(&c.app, &c.doctor, cast.other_doctor_id, Some(c.patient_id), &when, zone).await),
+        booked(
+            book(
+                &c.app,
+                &c.doctor,
+                cast.other_doctor_id,
+                Some(c.patient_id),
+                &when,
+                zone
+            )
+            .await
+        ),
         403
     );
     assert_eq!(
-        booked(book(&c.app, &cast.other_doctor, cast.other_doctor_id, Some(c.patient_id), &when, zone).await),
+        booked(
+            book(
+                &c.app,
+                &cast.other_doctor,
+                cast.other_doctor_id,
+                Some(c.patient_id),
+                &when,
+                zone
+            )
+            .await
+        ),
         403,
         "not this doctor's patient"
     );
     // Reception and admins book for anyone; the ids must name an active doctor and patient.
     assert_eq!(
-        booked(book(&c.app, &c.receptionist, cast.other_doctor_id, Some(cast.other_patient_id), &when, zone).await),
+        booked(
+            book(
+                &c.app,
+                &c.receptionist,
+                cast.other_doctor_id,
+                Some(cast.other_patient_id),
+                &when,
+                zone
+            )
+            .await
+        ),
         200
     );
     assert_eq!(
-        booked(book(&c.app, &c.admin, c.doctor_id, Some(cast.other_patient_id), &when, zone).await),
+        booked(
+            book(
+                &c.app,
+                &c.admin,
+                c.doctor_id,
+                Some(cast.other_patient_id),
+                &when,
+                zone
+            )
+            .await
+        ),
         200
     );
-    let wrong_role = book(&c.app, &c.admin, c.patient_id, Some(c.patient_id), &when, zone).await;
+    let wrong_role = book(
+        &c.app,
+        &c.admin,
+        c.patient_id,
+        Some(c.patient_id),
+        &when,
+        zone,
+    )
+    .await;
     assert_eq!(wrong_role.status(), 400);
     assert_eq!(wrong_role.json::<Value>().await.unwrap()["field"], "doctor");
     let bad_length = c
@@ -334,8 +407,12 @@ async fn guessed_and_sequential_ids_are_not_found() {
 async fn the_join_window_opens_15_minutes_before_and_closes_at_the_end() {
     let c = clinic(&[]).await;
     let later = c.book_in(60).await;
-    c.wait_for_state(std::slice::from_ref(&later), "ready", Duration::from_secs(20))
-        .await;
+    c.wait_for_state(
+        std::slice::from_ref(&later),
+        "ready",
+        Duration::from_secs(20),
+    )
+    .await;
     let early = c
         .app
         .call(&c.patient, "/api/visits/join", &[("id", &later)])
@@ -368,8 +445,12 @@ async fn the_join_window_opens_15_minutes_before_and_closes_at_the_end() {
         .as_str()
         .unwrap()
         .to_owned();
-    c.wait_for_state(std::slice::from_ref(&past), "ready", Duration::from_secs(20))
-        .await;
+    c.wait_for_state(
+        std::slice::from_ref(&past),
+        "ready",
+        Duration::from_secs(20),
+    )
+    .await;
     let ended = c
         .app
         .call(&c.patient, "/api/visits/join", &[("id", &past)])

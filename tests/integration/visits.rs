@@ -165,7 +165,10 @@ impl Clinic {
     }
 
     pub async fn visit(&self, client: &Client, id: &str) -> Value {
-        let response = self.app.call(client, "/api/visits/get", &[("id", id)]).await;
+        let response = self
+            .app
+            .call(client, "/api/visits/get", &[("id", id)])
+            .await;
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
     }
@@ -303,7 +306,10 @@ async fn start_fetches_a_fresh_link_each_time_and_is_audited() {
         .json()
         .await
         .unwrap();
-    let (first, second) = (first["url"].as_str().unwrap(), second["url"].as_str().unwrap());
+    let (first, second) = (
+        first["url"].as_str().unwrap(),
+        second["url"].as_str().unwrap(),
+    );
     assert!(first.starts_with(&c.sim.url) && first.contains("/s/"));
     assert_ne!(first, second, "each click gets a freshly minted start link");
     let page = reqwest::get(first).await.unwrap();
@@ -356,7 +362,10 @@ async fn start_fetches_a_fresh_link_each_time_and_is_audited() {
     assert!(has("meeting.join", PATIENT.0, "ok"), "{entries:?}");
     assert!(has("visit.book", RECEPTIONIST.0, "ok"), "{entries:?}");
     let logs = c.app.logs();
-    assert!(!logs.contains("zak=") && !logs.contains("pwd="), "links in logs");
+    assert!(
+        !logs.contains("zak=") && !logs.contains("pwd="),
+        "links in logs"
+    );
 }
 
 #[tokio::test]
@@ -438,7 +447,10 @@ async fn each_side_sees_its_own_local_time_and_zoom_gets_the_exact_instant_acros
     assert_eq!(skipped.status(), 400);
     let body: Value = skipped.json().await.unwrap();
     assert_eq!(body["field"], "start");
-    assert!(body["message"].as_str().unwrap().contains("daylight saving"));
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("daylight saving"));
 
     // The calendar file carries the exact instant and links to the app, not to Zoom.
     let ics = c
@@ -489,7 +501,10 @@ async fn cancel_and_change_of_doctor_reach_zoom() {
         .await;
     let meetings = live_meetings(&c.sim).await;
     assert_eq!(meetings.len(), 1);
-    assert_ne!(meetings[0]["id"], original, "a new meeting for the new doctor");
+    assert_ne!(
+        meetings[0]["id"], original,
+        "a new meeting for the new doctor"
+    );
     assert!(meetings[0]["topic"]
         .as_str()
         .unwrap()
@@ -508,8 +523,12 @@ async fn cancel_and_change_of_doctor_reach_zoom() {
         .call(&c.patient, "/api/visits/cancel", &[("id", &id)])
         .await;
     assert_eq!(cancelled.status(), 200);
-    c.wait_for_state(std::slice::from_ref(&id), "cancelled", Duration::from_secs(20))
-        .await;
+    c.wait_for_state(
+        std::slice::from_ref(&id),
+        "cancelled",
+        Duration::from_secs(20),
+    )
+    .await;
     assert!(live_meetings(&c.sim).await.is_empty());
     assert_eq!(c.sim.counter("meetings_deleted").await, 2);
     let again = c
@@ -542,7 +561,10 @@ async fn a_visit_is_saved_while_zoom_is_down_and_failures_show_their_reason() {
         .unwrap_or_default()
         .contains("retrying"));
     // The patient sees the state, not the technical reason.
-    assert_eq!(c.visit(&c.patient, &id).await["meeting"]["reason"], Value::Null);
+    assert_eq!(
+        c.visit(&c.patient, &id).await["meeting"]["reason"],
+        Value::Null
+    );
     c.sim.control("faults", json!({})).await;
     c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(20))
         .await;
@@ -553,8 +575,12 @@ async fn a_visit_is_saved_while_zoom_is_down_and_failures_show_their_reason() {
     let disconnected = c.app.call(&c.doctor, "/api/zoom/disconnect", &[]).await;
     assert_eq!(disconnected.status(), 200);
     let second = c.book_in(90).await;
-    c.wait_for_state(std::slice::from_ref(&second), "failed", Duration::from_secs(20))
-        .await;
+    c.wait_for_state(
+        std::slice::from_ref(&second),
+        "failed",
+        Duration::from_secs(20),
+    )
+    .await;
     let failed = c.visit(&c.doctor, &second).await;
     assert!(failed["meeting"]["reason"]
         .as_str()
@@ -572,14 +598,22 @@ async fn a_visit_is_saved_while_zoom_is_down_and_failures_show_their_reason() {
         .call(&c.doctor, "/api/visits/retry", &[("id", &second)])
         .await;
     assert_eq!(retried.status(), 200);
-    c.wait_for_state(std::slice::from_ref(&second), "ready", Duration::from_secs(20))
-        .await;
+    c.wait_for_state(
+        std::slice::from_ref(&second),
+        "ready",
+        Duration::from_secs(20),
+    )
+    .await;
     assert_eq!(live_meetings(&c.sim).await.len(), 2);
 }
 
 #[tokio::test]
 async fn thirty_percent_faults_over_200_visits_give_200_meetings_and_no_duplicates() {
     let c = clinic(&[("MEETING_WORKERS", "16")]).await;
+    // 200 meetings on one host exceed Zoom's daily 100: that limit has its own test.
+    c.sim
+        .control("config", json!({ "daily_meeting_limit": 10_000 }))
+        .await;
     c.sim
         .control(
             "faults",
@@ -594,7 +628,8 @@ async fn thirty_percent_faults_over_200_visits_give_200_meetings_and_no_duplicat
         .buffer_unordered(16)
         .collect()
         .await;
-    c.wait_for_state(&ids, "ready", Duration::from_secs(240)).await;
+    c.wait_for_state(&ids, "ready", Duration::from_secs(240))
+        .await;
     let meetings = live_meetings(&c.sim).await;
     assert_eq!(meetings.len(), 200);
     assert_no_duplicates(&meetings);
@@ -602,6 +637,34 @@ async fn thirty_percent_faults_over_200_visits_give_200_meetings_and_no_duplicat
         c.sim.counter("faults_injected").await > 50,
         "the faults really happened"
     );
+}
+
+#[tokio::test]
+async fn the_daily_meeting_limit_defers_work_to_the_reset_instead_of_hammering_zoom() {
+    let c = clinic(&[]).await;
+    c.sim
+        .control("config", json!({ "daily_meeting_limit": 2 }))
+        .await;
+    let ids = vec![c.book_in(60).await, c.book_in(90).await];
+    c.wait_for_state(&ids, "ready", Duration::from_secs(20))
+        .await;
+    let third = c.book_in(120).await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let waiting = c.visit(&c.doctor, &third).await;
+    assert_eq!(waiting["meeting"]["state"], "pending");
+    assert!(waiting["meeting"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("daily limit"));
+    let refused_before = c.sim.counter("rate_limited").await;
+    assert!(refused_before >= 1, "Zoom refused the third create");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        c.sim.counter("rate_limited").await,
+        refused_before,
+        "no retries before the limit resets"
+    );
+    assert_eq!(live_meetings(&c.sim).await.len(), 2);
 }
 
 #[tokio::test]
@@ -620,7 +683,10 @@ async fn a_create_whose_answer_is_lost_is_found_not_repeated() {
     let meetings = live_meetings(&c.sim).await;
     assert_eq!(meetings.len(), 1);
     // The adopted meeting's passcode is the one we stored before calling Zoom.
-    assert_eq!(c.visit(&c.doctor, &id).await["meeting"]["warning"], Value::Null);
+    assert_eq!(
+        c.visit(&c.doctor, &id).await["meeting"]["warning"],
+        Value::Null
+    );
     assert!(c.app.logs().contains("adopting it"));
 }
 
@@ -651,10 +717,12 @@ async fn a_process_killed_mid_work_resumes_after_restart_without_duplicates() {
         )
         .await;
         assert_eq!(response.status(), 200);
-        ids.push(response.json::<Value>().await.unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned());
+        ids.push(
+            response.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let created_before = sim.counter("meetings_created").await;
@@ -672,7 +740,8 @@ async fn a_process_killed_mid_work_resumes_after_restart_without_duplicates() {
         doctor_id,
         patient_id,
     };
-    c.wait_for_state(&ids, "ready", Duration::from_secs(90)).await;
+    c.wait_for_state(&ids, "ready", Duration::from_secs(90))
+        .await;
     let meetings = live_meetings(&c.sim).await;
     assert_eq!(meetings.len(), 30);
     assert_no_duplicates(&meetings);

@@ -399,14 +399,13 @@ impl Db {
 
     /// Done: removes the job unless newer work arrived meanwhile, which then runs next.
     pub async fn finish_job(&self, job: &JobTicket, owner: &str) -> StoreResult<()> {
-        let deleted = sqlx::query(
-            "DELETE FROM meeting_jobs WHERE appointment_id = $1 AND generation = $2",
-        )
-        .bind(job.appointment_id)
-        .bind(job.generation)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
+        let deleted =
+            sqlx::query("DELETE FROM meeting_jobs WHERE appointment_id = $1 AND generation = $2")
+                .bind(job.appointment_id)
+                .bind(job.generation)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
         if deleted == 0 {
             self.release_job(job.appointment_id, owner).await?;
         }

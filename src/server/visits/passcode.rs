@@ -14,10 +14,14 @@ pub struct Unsatisfiable(pub &'static str);
 
 pub fn generate(rules: &PasscodeRules) -> Result<SecretString, Unsatisfiable> {
     if rules.min_length > rules.max_length {
-        return Err(Unsatisfiable("its minimum length exceeds the provider's maximum"));
+        return Err(Unsatisfiable(
+            "its minimum length exceeds the provider's maximum",
+        ));
     }
     if rules.numeric_only && (rules.letter || rules.special || rules.upper_and_lower) {
-        return Err(Unsatisfiable("it asks for digits only and for other characters"));
+        return Err(Unsatisfiable(
+            "it asks for digits only and for other characters",
+        ));
     }
     let length = PREFERRED_LENGTH.clamp(rules.min_length.max(1), rules.max_length) as usize;
     let mut alphabet: Vec<char> = ('0'..='9').collect();
@@ -44,8 +48,7 @@ pub fn generate(rules: &PasscodeRules) -> Result<SecretString, Unsatisfiable> {
 pub fn satisfies(passcode: &str, rules: &PasscodeRules) -> bool {
     let chars: Vec<char> = passcode.chars().collect();
     let is_special = |c: &char| rules.specials.contains(*c);
-    let length_ok =
-        (rules.min_length as usize..=rules.max_length as usize).contains(&chars.len());
+    let length_ok = (rules.min_length as usize..=rules.max_length as usize).contains(&chars.len());
     let charset_ok = chars
         .iter()
         .all(|c| c.is_ascii_alphanumeric() || is_special(c));

@@ -145,7 +145,9 @@ impl MeetingWorker {
                                     });
                                 }
                                 Ok(false) => {}
-                                Err(error) => tracing::warn!(%error, "claiming a meeting job failed"),
+                                Err(error) => {
+                                    tracing::warn!(%error, "claiming a meeting job failed")
+                                }
                             }
                         }
                     }
@@ -215,11 +217,7 @@ impl MeetingWorker {
                         .meeting_attempt_failed(id, MeetingState::Pending, &reason)
                         .await
                     {
-                        Ok(()) => {
-                            self.db
-                                .postpone_job(&job, &self.owner, due, attempts)
-                                .await
-                        }
+                        Ok(()) => self.db.postpone_job(&job, &self.owner, due, attempts).await,
                         Err(e) => Err(e),
                     }
                 }
@@ -309,9 +307,7 @@ impl MeetingWorker {
         let sealed = visit.meeting.passcode_enc.as_deref().ok_or_else(|| {
             JobError::Permanent("The meeting's passcode is missing; retry to create it.".into())
         })?;
-        self.keyring
-            .open(sealed, PURPOSE_PASSCODE)
-            .map_err(storage)
+        self.keyring.open(sealed, PURPOSE_PASSCODE).map_err(storage)
     }
 
     /// After an unclear create, the meeting may exist at Zoom: find it by its marker.
@@ -347,7 +343,8 @@ impl MeetingWorker {
     async fn create(&self, visit: &AppointmentRow) -> Result<(), JobError> {
         let host = HostId(visit.doctor.id);
         let rules = self.video.passcode_rules(host).await?;
-        let passcode = passcode::generate(&rules).map_err(|e| JobError::Permanent(e.to_string()))?;
+        let passcode =
+            passcode::generate(&rules).map_err(|e| JobError::Permanent(e.to_string()))?;
         let held_until = now_unix() + self.create_fence.as_secs() as i64;
         let fenced = self
             .db
@@ -355,7 +352,8 @@ impl MeetingWorker {
                 visit.id,
                 &self.owner,
                 held_until,
-                self.keyring.seal(passcode.expose_secret(), PURPOSE_PASSCODE),
+                self.keyring
+                    .seal(passcode.expose_secret(), PURPOSE_PASSCODE),
             )
             .await
             .map_err(storage)?;
@@ -406,8 +404,12 @@ impl MeetingWorker {
         if !check.passcode_held {
             problems.push("the passcode differs from the one we set");
         }
-        let warning = (!problems.is_empty())
-            .then(|| format!("Zoom changed this meeting's settings: {}.", problems.join("; ")));
+        let warning = (!problems.is_empty()).then(|| {
+            format!(
+                "Zoom changed this meeting's settings: {}.",
+                problems.join("; ")
+            )
+        });
         if let Some(warning) = &warning {
             tracing::warn!(appointment = visit.id, %warning, "meeting settings overridden");
         }

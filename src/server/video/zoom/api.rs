@@ -639,7 +639,11 @@ mod tests {
 
     #[test]
     fn the_authorize_url_asks_for_s256_explicitly() {
-        let api = ZoomApi::new("https://zoom.us", "https://api.zoom.us/v2", Duration::from_secs(15));
+        let api = ZoomApi::new(
+            "https://zoom.us",
+            "https://api.zoom.us/v2",
+            Duration::from_secs(15),
+        );
         let url = api.authorize_url("cid", "http://127.0.0.1:3000/api/zoom/callback", "st", "ch");
         assert!(url.starts_with("https://zoom.us/oauth/authorize?response_type=code&client_id=cid"));
         assert!(url.contains("code_challenge_method=S256"));

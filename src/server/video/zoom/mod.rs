@@ -5,8 +5,8 @@ pub mod api;
 mod tokens;
 
 use super::{
-    ConnectionReport, CreatedMeeting, FoundMeeting, HostAccount, HostId, MeetingCheck,
-    MeetingSpec, PasscodeRules, ProviderError, VideoProvider,
+    ConnectionReport, CreatedMeeting, FoundMeeting, HostAccount, HostId, MeetingCheck, MeetingSpec,
+    PasscodeRules, ProviderError, VideoProvider,
 };
 use crate::server::crypto::Keyring;
 use crate::server::persistence::{Db, NewConnection, ZoomMode};
