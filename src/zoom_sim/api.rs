@@ -399,7 +399,12 @@ pub async fn create_meeting(
     daily_quota(&mut state, &host.id)?;
     let id = state.next_meeting;
     state.next_meeting += 1 + i64::from(rand::random::<u8>());
-    let waiting_room = fields.waiting_room.unwrap_or(false);
+    let locked = state.config.locked_settings;
+    let waiting_room = fields.waiting_room.unwrap_or(false) && !locked;
+    let password = match fields.password {
+        Some(password) if !locked => password,
+        _ => generate_passcode(&host.passcode_rule),
+    };
     let meeting = Meeting {
         id,
         uuid: format!("{}==", random_secret(22)),
@@ -411,9 +416,7 @@ pub async fn create_meeting(
         duration: fields.duration.unwrap_or(60),
         timezone: fields.timezone.unwrap_or_else(|| host.timezone.clone()),
         agenda: fields.agenda.unwrap_or_default(),
-        password: fields
-            .password
-            .unwrap_or_else(|| generate_passcode(&host.passcode_rule)),
+        password,
         created_at: iso(Utc::now()),
         waiting_room,
         // "If true, [waiting_room] disables join_before_host."

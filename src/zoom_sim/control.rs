@@ -47,6 +47,7 @@ pub struct ConfigPatch {
     rate_limit_per_sec: Option<u32>,
     daily_meeting_limit: Option<u32>,
     account_scopes: Option<String>,
+    locked_settings: Option<bool>,
 }
 
 pub async fn config(State(shared): State<Shared>, Json(patch): Json<ConfigPatch>) -> Response {
@@ -62,6 +63,9 @@ pub async fn config(State(shared): State<Shared>, Json(patch): Json<ConfigPatch>
     }
     if let Some(v) = patch.account_scopes {
         state.config.account_scopes = v;
+    }
+    if let Some(v) = patch.locked_settings {
+        state.config.locked_settings = v;
     }
     Json(json!({ "status": "ok" })).into_response()
 }

@@ -15,6 +15,9 @@ pub struct SimConfig {
     /// Scopes granted to Server-to-Server tokens (an app configured with fewer is a common
     /// set-up mistake the admin's connection test must name).
     pub account_scopes: String,
+    /// The account locks meeting settings, as a Zoom admin can: the waiting room is forced
+    /// off and Zoom generates the passcode, whatever the request asked for.
+    pub locked_settings: bool,
 }
 
 impl Default for SimConfig {
@@ -25,6 +28,7 @@ impl Default for SimConfig {
             daily_meeting_limit: 100,
             public_url: None,
             account_scopes: "meeting:write:admin meeting:read:admin user:read:admin".into(),
+            locked_settings: false,
         }
     }
 }

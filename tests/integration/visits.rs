@@ -668,6 +668,25 @@ async fn the_daily_meeting_limit_defers_work_to_the_reset_instead_of_hammering_z
 }
 
 #[tokio::test]
+async fn a_meeting_whose_settings_zoom_overrode_is_flagged_to_staff() {
+    let c = clinic(&[]).await;
+    c.sim
+        .control("config", json!({ "locked_settings": true }))
+        .await;
+    let id = c.book_in(60).await;
+    c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(20))
+        .await;
+    let for_doctor = c.visit(&c.doctor, &id).await;
+    let warning = for_doctor["meeting"]["warning"].as_str().unwrap();
+    assert!(warning.contains("waiting room is off"), "{warning}");
+    assert!(warning.contains("passcode differs"), "{warning}");
+    assert_eq!(
+        c.visit(&c.patient, &id).await["meeting"]["warning"],
+        Value::Null
+    );
+}
+
+#[tokio::test]
 async fn a_create_whose_answer_is_lost_is_found_not_repeated() {
     let c = clinic(&[]).await;
     c.sim
