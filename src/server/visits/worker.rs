@@ -10,17 +10,21 @@
 use super::{passcode, PURPOSE_JOIN_URL, PURPOSE_PASSCODE};
 use crate::domain::MeetingState;
 use crate::server::persistence::{now_unix, AppointmentRow, Db, JobTicket};
-use crate::server::video::{HostId, MeetingSpec, ProviderError, VideoProvider};
+use crate::server::video::{HostId, MeetingSpec, PasscodeRules, ProviderError, VideoProvider};
 use crate::server::AppState;
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{Notify, Semaphore};
 
 /// After this many consecutive transient failures a meeting is marked failed for a person to
-/// look at; with the default backoff cap that is about half an hour of retrying.
-const MAX_TRANSIENT_ATTEMPTS: i64 = 12;
+/// look at; with the default backoff cap (5 minutes) that is about an hour of retrying.
+const MAX_TRANSIENT_ATTEMPTS: i64 = 20;
+/// A host's passcode policy rarely changes; asking Zoom once per create doubles the calls
+/// that can fail while Zoom struggles.
+const RULES_TTL: Duration = Duration::from_secs(600);
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Why a job run did not finish.
@@ -103,6 +107,7 @@ pub struct MeetingWorker {
     create_fence: Duration,
     retry_max: Duration,
     wake: Arc<Notify>,
+    rules: Arc<std::sync::Mutex<HashMap<i64, (Instant, PasscodeRules)>>>,
 }
 
 impl MeetingWorker {
@@ -117,6 +122,7 @@ impl MeetingWorker {
             create_fence: state.settings.create_fence(),
             retry_max: state.settings.meeting_retry_max,
             wake: state.jobs_wake.clone(),
+            rules: Arc::default(),
         }
     }
 
@@ -342,7 +348,7 @@ impl MeetingWorker {
 
     async fn create(&self, visit: &AppointmentRow) -> Result<(), JobError> {
         let host = HostId(visit.doctor.id);
-        let rules = self.video.passcode_rules(host).await?;
+        let rules = self.passcode_rules(host).await?;
         let passcode =
             passcode::generate(&rules).map_err(|e| JobError::Permanent(e.to_string()))?;
         let held_until = now_unix() + self.create_fence.as_secs() as i64;
@@ -365,10 +371,22 @@ impl MeetingWorker {
                 quota: false,
             });
         }
-        let created = self
+        let created = match self
             .video
             .create_meeting(host, &self.spec(visit, passcode.clone()))
-            .await?;
+            .await
+        {
+            Ok(created) => created,
+            Err(error) => {
+                if matches!(error, ProviderError::Rejected(_)) {
+                    // Perhaps the host's passcode policy changed: ask Zoom afresh next time.
+                    if let Ok(mut cache) = self.rules.lock() {
+                        cache.remove(&host.0);
+                    }
+                }
+                return Err(error.into());
+            }
+        };
         self.db
             .record_meeting(
                 visit.id,
@@ -381,6 +399,23 @@ impl MeetingWorker {
             .await
             .map_err(storage)?;
         self.verify(visit, created.meeting_id, &passcode).await
+    }
+
+    async fn passcode_rules(&self, host: HostId) -> Result<PasscodeRules, ProviderError> {
+        let cached = self
+            .rules
+            .lock()
+            .ok()
+            .and_then(|cache| cache.get(&host.0).cloned())
+            .filter(|(at, _)| at.elapsed() < RULES_TTL);
+        if let Some((_, rules)) = cached {
+            return Ok(rules);
+        }
+        let rules = self.video.passcode_rules(host).await?;
+        if let Ok(mut cache) = self.rules.lock() {
+            cache.insert(host.0, (Instant::now(), rules.clone()));
+        }
+        Ok(rules)
     }
 
     /// Reads the meeting back; a waiting room or passcode Zoom overrode flags the visit.
