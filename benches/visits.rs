@@ -58,6 +58,51 @@ async fn ready_count(app: &TestApp, admin: &Client) -> usize {
         .count()
 }
 
+/// The same load from wrk (Debian's `wrk`), when installed: a C load generator leaves more of
+/// the two cores to the server than the Rust one below. Prints wrk's own figures.
+fn wrk(name: &str, seconds: u64, method: &str, url: &str, cookie: &str) -> bool {
+    let script = std::env::temp_dir().join(format!("telehealth-bench-{}.lua", std::process::id()));
+    let lua = format!(
+        "wrk.method = \"{method}\"\nwrk.headers[\"Cookie\"] = \"{cookie}\"\n\
+         wrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\n"
+    );
+    if std::fs::write(&script, lua).is_err() {
+        return false;
+    }
+    let output = std::process::Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{CONNECTIONS}"),
+            &format!("-d{seconds}s"),
+            "--latency",
+            "-s",
+        ])
+        .arg(&script)
+        .arg(url)
+        .output();
+    let _ = std::fs::remove_file(&script);
+    let Ok(output) = output else { return false };
+    let text = String::from_utf8_lossy(&output.stdout);
+    let pick = |label: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .map(|l| l.split_whitespace().last().unwrap_or_default().to_owned())
+            .unwrap_or_default()
+    };
+    let errors = text
+        .lines()
+        .find(|l| l.contains("Non-2xx"))
+        .map(|l| l.trim().to_owned())
+        .unwrap_or_else(|| "no non-2xx answers".into());
+    println!(
+        "{name} [wrk]: {CONNECTIONS} connections, {seconds} s: {} requests/s, p50 {}, p99 {}, {errors}",
+        pick("Requests/sec:"),
+        pick("50%"),
+        pick("99%"),
+    );
+    output.status.success()
+}
+
 /// `CONNECTIONS` workers, each with its own connection, sending `request` for `seconds`.
 async fn load(
     name: &str,
@@ -188,6 +233,21 @@ async fn main() {
     let cookie = helpers::session_cookie(&response).expect("a session cookie");
     let base = app.address.clone();
     let list_url = format!("{base}/api/visits/list");
+    let page_url = format!("{base}/visits/{}", ids[0]);
+    wrk(
+        "appointment list (POST /api/visits/list)",
+        seconds,
+        "POST",
+        &list_url,
+        &cookie,
+    );
+    wrk(
+        "join page (GET /visits/{id})",
+        seconds,
+        "GET",
+        &page_url,
+        &cookie,
+    );
     load(
         "appointment list (POST /api/visits/list)",
         seconds,
@@ -198,7 +258,6 @@ async fn main() {
         cookie.clone(),
     )
     .await;
-    let page_url = format!("{base}/visits/{}", ids[0]);
     load(
         "join page (GET /visits/{id})",
         seconds,
