@@ -687,6 +687,47 @@ async fn a_meeting_whose_settings_zoom_overrode_is_flagged_to_staff() {
 }
 
 #[tokio::test]
+async fn a_meeting_the_doctor_deleted_in_zoom_is_created_again_on_the_next_change() {
+    let c = clinic(&[]).await;
+    let id = c.book_in(120).await;
+    c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(20))
+        .await;
+    let meeting_id = live_meetings(&c.sim).await[0]["id"].as_i64().unwrap();
+    let token = c
+        .sim
+        .issued_secrets_of("access_tokens")
+        .await
+        .pop()
+        .unwrap();
+    let deleted = reqwest::Client::new()
+        .delete(format!("{}/v2/meetings/{meeting_id}", c.sim.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let moved = c
+        .app
+        .call(
+            &c.receptionist,
+            "/api/visits/reschedule",
+            &[
+                ("id", &id),
+                ("start", &local_in(150, "Europe/Berlin")),
+                ("zone", "Europe/Berlin"),
+                ("duration", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(moved.status(), 200);
+    c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(20))
+        .await;
+    let meetings = live_meetings(&c.sim).await;
+    assert_eq!(meetings.len(), 1);
+    assert_ne!(meetings[0]["id"].as_i64().unwrap(), meeting_id);
+}
+
+#[tokio::test]
 async fn a_create_whose_answer_is_lost_is_found_not_repeated() {
     let c = clinic(&[]).await;
     c.sim

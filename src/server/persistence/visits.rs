@@ -399,13 +399,17 @@ impl Db {
 
     /// Done: removes the job unless newer work arrived meanwhile, which then runs next.
     pub async fn finish_job(&self, job: &JobTicket, owner: &str) -> StoreResult<()> {
-        let deleted =
-            sqlx::query("DELETE FROM meeting_jobs WHERE appointment_id = $1 AND generation = $2")
-                .bind(job.appointment_id)
-                .bind(job.generation)
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
+        // Not ours any more (our lease ran out and another worker took over): leave it.
+        let deleted = sqlx::query(
+            "DELETE FROM meeting_jobs WHERE appointment_id = $1 AND generation = $2 \
+             AND lease_owner = $3",
+        )
+        .bind(job.appointment_id)
+        .bind(job.generation)
+        .bind(owner.to_owned())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
         if deleted == 0 {
             self.release_job(job.appointment_id, owner).await?;
         }
@@ -469,7 +473,8 @@ impl Db {
         let now = now_unix();
         let mut tx = self.pool.begin().await?;
         let extended = sqlx::query(
-            "UPDATE meeting_jobs SET lease_until = $3 \
+            "UPDATE meeting_jobs SET lease_until = \
+             CASE WHEN lease_until > $3 THEN lease_until ELSE $3 END \
              WHERE appointment_id = $1 AND lease_owner = $2 AND lease_until >= $4",
         )
         .bind(appointment_id)
@@ -584,20 +589,26 @@ impl Db {
 
     /// Records a failed attempt: still `pending` while it will be retried, `failed` when a
     /// person must act. The reason is shown to the doctor and admins.
+    ///
+    /// Only the worker holding the job writes: one whose lease ran out must not overwrite
+    /// what the new holder found.
     pub async fn meeting_attempt_failed(
         &self,
         appointment_id: i64,
+        owner: &str,
         state: MeetingState,
         reason: &str,
     ) -> StoreResult<()> {
         sqlx::query(
             "UPDATE meetings SET state = $2, last_error = $3, updated_at = $4 \
-             WHERE appointment_id = $1",
+             WHERE appointment_id = $1 AND EXISTS (SELECT 1 FROM meeting_jobs j \
+             WHERE j.appointment_id = $1 AND j.lease_owner = $5)",
         )
         .bind(appointment_id)
         .bind(state.as_str().to_owned())
         .bind(reason.to_owned())
         .bind(now_unix())
+        .bind(owner.to_owned())
         .execute(&self.pool)
         .await?;
         Ok(())

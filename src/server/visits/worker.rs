@@ -105,6 +105,7 @@ pub struct MeetingWorker {
     workers: usize,
     lease: Duration,
     create_fence: Duration,
+    request_timeout: Duration,
     retry_max: Duration,
     wake: Arc<Notify>,
     rules: Arc<std::sync::Mutex<HashMap<i64, (Instant, PasscodeRules)>>>,
@@ -120,6 +121,7 @@ impl MeetingWorker {
             workers: state.settings.meeting_workers,
             lease: state.settings.meeting_job_lease,
             create_fence: state.settings.create_fence(),
+            request_timeout: state.settings.zoom_request_timeout,
             retry_max: state.settings.meeting_retry_max,
             wake: state.jobs_wake.clone(),
             rules: Arc::default(),
@@ -173,9 +175,11 @@ impl MeetingWorker {
         let budget = self.lease.saturating_sub(Duration::from_secs(1));
         let result = match tokio::time::timeout(budget, self.reconcile(id)).await {
             Ok(result) => result,
+            // A create may have been in flight when the run was cut off: look for it only once
+            // it can no longer land.
             Err(_) => Err(JobError::Transient {
                 reason: "Zoom answered too slowly; retrying.".into(),
-                retry_at: None,
+                retry_at: Some(now_unix() + self.create_fence.as_secs() as i64),
                 quota: false,
             }),
         };
@@ -185,7 +189,7 @@ impl MeetingWorker {
                 tracing::warn!(appointment = id, %reason, "meeting job failed; needs a person");
                 match self
                     .db
-                    .meeting_attempt_failed(id, MeetingState::Failed, &reason)
+                    .meeting_attempt_failed(id, &self.owner, MeetingState::Failed, &reason)
                     .await
                 {
                     Ok(()) => self.db.finish_job(&job, &self.owner).await,
@@ -207,7 +211,7 @@ impl MeetingWorker {
                     let reason = format!("Zoom kept failing after {attempts} attempts: {reason}");
                     match self
                         .db
-                        .meeting_attempt_failed(id, MeetingState::Failed, &reason)
+                        .meeting_attempt_failed(id, &self.owner, MeetingState::Failed, &reason)
                         .await
                     {
                         Ok(()) => self.db.finish_job(&job, &self.owner).await,
@@ -220,7 +224,7 @@ impl MeetingWorker {
                     tracing::info!(appointment = id, %reason, attempts, due, "meeting job will retry");
                     match self
                         .db
-                        .meeting_attempt_failed(id, MeetingState::Pending, &reason)
+                        .meeting_attempt_failed(id, &self.owner, MeetingState::Pending, &reason)
                         .await
                     {
                         Ok(()) => self.db.postpone_job(&job, &self.owner, due, attempts).await,
@@ -267,7 +271,15 @@ impl MeetingWorker {
                 .map_err(storage)?;
             visit = self.reload(id).await?;
         }
-        let host = HostId(visit.doctor.id);
+        if visit.meeting.host_id != visit.doctor.id {
+            // The doctor changed again while the old meeting was being removed.
+            return Err(JobError::Transient {
+                reason: "The doctor changed meanwhile; retrying.".into(),
+                retry_at: None,
+                quota: false,
+            });
+        }
+        let host = HostId(visit.meeting.host_id);
         let meeting_id = match visit.meeting.zoom_meeting_id {
             Some(meeting_id) => meeting_id,
             None => match self.adopt_marked_meeting(&visit).await? {
@@ -347,7 +359,14 @@ impl MeetingWorker {
     }
 
     async fn create(&self, visit: &AppointmentRow) -> Result<(), JobError> {
-        let host = HostId(visit.doctor.id);
+        if visit.cancelled || visit.meeting.host_id != visit.doctor.id {
+            return Err(JobError::Transient {
+                reason: "The visit changed meanwhile; retrying.".into(),
+                retry_at: None,
+                quota: false,
+            });
+        }
+        let host = HostId(visit.meeting.host_id);
         let rules = self.passcode_rules(host).await?;
         let passcode =
             passcode::generate(&rules).map_err(|e| JobError::Permanent(e.to_string()))?;
@@ -371,13 +390,29 @@ impl MeetingWorker {
                 quota: false,
             });
         }
-        let created = match self
-            .video
-            .create_meeting(host, &self.spec(visit, passcode.clone()))
-            .await
-        {
-            Ok(created) => created,
-            Err(error) => {
+        // Until `held_until` the create may still land at Zoom: a failure that leaves it
+        // unclear is retried (and the marker searched for) only after that moment. The call
+        // is cut off early enough that a request sent at its very end is answered (or timed
+        // out) by then.
+        let unclear = JobError::Transient {
+            reason: "Zoom did not confirm the new meeting; checking again shortly.".into(),
+            retry_at: Some(held_until),
+            quota: false,
+        };
+        let cap = self
+            .create_fence
+            .saturating_sub(self.request_timeout + Duration::from_secs(1));
+        let attempt = tokio::time::timeout(
+            cap,
+            self.video
+                .create_meeting(host, &self.spec(visit, passcode.clone())),
+        )
+        .await;
+        let created = match attempt {
+            Err(_) => return Err(unclear),
+            Ok(Ok(created)) => created,
+            Ok(Err(ProviderError::Unavailable(_))) => return Err(unclear),
+            Ok(Err(error)) => {
                 if matches!(error, ProviderError::Rejected(_)) {
                     // Perhaps the host's passcode policy changed: ask Zoom afresh next time.
                     if let Ok(mut cache) = self.rules.lock() {
@@ -387,6 +422,13 @@ impl MeetingWorker {
                 return Err(error.into());
             }
         };
+        if created.join_url.expose_secret().is_empty() {
+            return Err(JobError::Transient {
+                reason: "Zoom created the meeting without a join link; checking again.".into(),
+                retry_at: Some(held_until),
+                quota: false,
+            });
+        }
         self.db
             .record_meeting(
                 visit.id,
@@ -425,10 +467,26 @@ impl MeetingWorker {
         meeting_id: i64,
         passcode: &SecretString,
     ) -> Result<(), JobError> {
-        let check = self
+        let check = match self
             .video
-            .check_meeting(HostId(visit.doctor.id), meeting_id, passcode)
-            .await?;
+            .check_meeting(HostId(visit.meeting.host_id), meeting_id, passcode)
+            .await
+        {
+            Ok(check) => check,
+            Err(ProviderError::NotFound) => {
+                // Deleted at Zoom (by the doctor, say): forget it; the next run creates anew.
+                self.db
+                    .forget_meeting(visit.id, visit.meeting.host_id)
+                    .await
+                    .map_err(storage)?;
+                return Err(JobError::Transient {
+                    reason: "The meeting was deleted at Zoom; creating a new one.".into(),
+                    retry_at: None,
+                    quota: false,
+                });
+            }
+            Err(error) => return Err(error.into()),
+        };
         let mut problems = Vec::new();
         if !check.waiting_room {
             problems.push("the waiting room is off");
