@@ -211,9 +211,9 @@ mod server {
             },
             can_start: ready && hosts(user, visit),
             can_join: ready && attends(user, visit),
-            can_retry: visit.meeting.state == MeetingState::Failed
-                && !visit.cancelled
-                && hosts(user, visit),
+            // A cancelled visit's meeting can fail too (its deletion at Zoom): retrying
+            // finishes the cancellation.
+            can_retry: visit.meeting.state == MeetingState::Failed && hosts(user, visit),
             can_change: !visit.cancelled,
             can_change_doctor: !visit.cancelled
                 && matches!(user.role, Role::Admin | Role::Receptionist),

@@ -35,6 +35,7 @@ pub fn state_label(visit: &VisitView) -> &'static str {
     if visit.cancelled {
         return match visit.meeting.state {
             MeetingState::Cancelled => "cancelled",
+            MeetingState::Failed => "failed",
             _ => "cancelling",
         };
     }

@@ -728,6 +728,40 @@ async fn a_meeting_the_doctor_deleted_in_zoom_is_created_again_on_the_next_chang
 }
 
 #[tokio::test]
+async fn a_cancellation_zoom_could_not_carry_out_is_retried_until_the_meeting_is_gone() {
+    let c = clinic(&[]).await;
+    let id = c.book_in(120).await;
+    c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(20))
+        .await;
+    let disconnected = c.app.call(&c.doctor, "/api/zoom/disconnect", &[]).await;
+    assert_eq!(disconnected.status(), 200);
+    let cancelled = c
+        .app
+        .call(&c.receptionist, "/api/visits/cancel", &[("id", &id)])
+        .await;
+    assert_eq!(cancelled.status(), 200);
+    c.wait_for_state(std::slice::from_ref(&id), "failed", Duration::from_secs(20))
+        .await;
+    assert_eq!(live_meetings(&c.sim).await.len(), 1, "still at Zoom");
+    let failed = c.visit(&c.doctor, &id).await;
+    assert_eq!(failed["can_retry"], true);
+    assert_eq!(failed["can_join"], false);
+    connect_doctor(&c.app, &c.sim, &c.doctor).await;
+    let retried = c
+        .app
+        .call(&c.doctor, "/api/visits/retry", &[("id", &id)])
+        .await;
+    assert_eq!(retried.status(), 200);
+    c.wait_for_state(
+        std::slice::from_ref(&id),
+        "cancelled",
+        Duration::from_secs(20),
+    )
+    .await;
+    assert!(live_meetings(&c.sim).await.is_empty());
+}
+
+#[tokio::test]
 async fn a_create_whose_answer_is_lost_is_found_not_repeated() {
     let c = clinic(&[]).await;
     c.sim
