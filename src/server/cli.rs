@@ -121,6 +121,11 @@ pub async fn rotate_key(settings: &Settings) -> Result<String, String> {
         }
         eprintln!("re-sealed {resealed} of {total} values");
     }
+    // SQLite keeps old page images in its write-ahead log until a checkpoint: fold them into
+    // the database (zeroed by secure_delete) so no ciphertext under a retired key lingers.
+    db.discard_old_pages()
+        .await
+        .map_err(|e| format!("database: {e}"))?;
     db.close().await;
     Ok(format!(
         "{resealed} value(s) re-sealed under key {}, {skipped} changed meanwhile, {} already current",

@@ -92,6 +92,11 @@ impl Db {
                         sqlx::query("PRAGMA busy_timeout = 10000")
                             .execute(&mut *conn)
                             .await?;
+                        // Deleted and rewritten rows are zeroed, so a secret re-sealed under a
+                        // new key (or a token revoked) leaves no old copy in free pages.
+                        sqlx::query("PRAGMA secure_delete = ON")
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     Ok(())
                 })
@@ -136,6 +141,16 @@ impl Db {
             .execute(&self.pool)
             .await
             .map_err(StoreError::from_sqlx)?;
+        Ok(())
+    }
+
+    /// SQLite: checkpoints the write-ahead log and truncates it. No-op on PostgreSQL.
+    pub async fn discard_old_pages(&self) -> StoreResult<()> {
+        if self.backend == DatabaseBackend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
+        }
         Ok(())
     }
 

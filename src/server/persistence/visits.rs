@@ -472,29 +472,39 @@ impl Db {
     ) -> StoreResult<bool> {
         let now = now_unix();
         let mut tx = self.pool.begin().await?;
-        let extended = sqlx::query(
-            "UPDATE meeting_jobs SET lease_until = \
-             CASE WHEN lease_until > $3 THEN lease_until ELSE $3 END \
-             WHERE appointment_id = $1 AND lease_owner = $2 AND lease_until >= $4",
+        // Rows are locked in the order every transaction here uses (appointment, meeting,
+        // job); the reverse order deadlocks against a concurrent cancel on PostgreSQL.
+        let marked = sqlx::query(
+            "UPDATE meetings SET create_attempted = 1, passcode_enc = $2, \
+             attempts = attempts + 1, updated_at = $3 WHERE appointment_id = $1 \
+             AND EXISTS (SELECT 1 FROM meeting_jobs j WHERE j.appointment_id = $1 \
+             AND j.lease_owner = $4 AND j.lease_until >= $3)",
         )
         .bind(appointment_id)
-        .bind(owner.to_owned())
-        .bind(held_until)
+        .bind(passcode_enc)
         .bind(now)
+        .bind(owner.to_owned())
         .execute(&mut *tx)
         .await?
         .rows_affected()
             == 1;
-        if extended {
-            sqlx::query(
-                "UPDATE meetings SET create_attempted = 1, passcode_enc = $2, \
-                 attempts = attempts + 1, updated_at = $3 WHERE appointment_id = $1",
+        let extended = marked
+            && sqlx::query(
+                "UPDATE meeting_jobs SET lease_until = \
+                 CASE WHEN lease_until > $3 THEN lease_until ELSE $3 END \
+                 WHERE appointment_id = $1 AND lease_owner = $2 AND lease_until >= $4",
             )
             .bind(appointment_id)
-            .bind(passcode_enc)
+            .bind(owner.to_owned())
+            .bind(held_until)
             .bind(now)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected()
+                == 1;
+        if !extended {
+            tx.rollback().await?;
+            return Ok(false);
         }
         tx.commit().await?;
         Ok(extended)
