@@ -247,8 +247,8 @@ fn assert_no_duplicates(meetings: &[Value]) {
 async fn a_booked_visit_gets_exactly_one_meeting_with_the_settings_we_ask_for() {
     let c = clinic(&[]).await;
     let id = c.book_in(120).await;
+    // The meeting may already be ready: the worker is woken as the booking commits.
     let booked = c.visit(&c.receptionist, &id).await;
-    assert_eq!(booked["meeting"]["state"], "pending");
     c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(20))
         .await;
 
@@ -411,8 +411,6 @@ async fn each_side_sees_its_own_local_time_and_zoom_gets_the_exact_instant_acros
         )
         .await;
     assert_eq!(moved.status(), 200, "{}", moved.text().await.unwrap());
-    let pending = c.visit(&c.doctor, &id).await;
-    assert_eq!(pending["meeting"]["state"], "pending");
     c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(20))
         .await;
     let meetings = live_meetings(&c.sim).await;
