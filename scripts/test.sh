@@ -14,6 +14,18 @@ started=$SECONDS
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+# The layers only point down: pages -> api -> server -> types/domain. The server never reaches
+# up into the controllers, and the shared types never into either.
+step "layering"
+if grep -rnE 'crate::(api|pages)\b' src/server src/zoom_sim; then
+  echo "src/server must not import from src/api or src/pages (move shared types to src/types)" >&2
+  exit 1
+fi
+if grep -rnE 'crate::(api|pages|server)\b' src/domain src/types; then
+  echo "src/domain and src/types are shared by browser and server: no imports from above" >&2
+  exit 1
+fi
+
 # clippy runs on the host target for both feature sets (Debian's Rust has no clippy); the
 # hydrate build's code is the same, only the target differs.
 step "clippy (ssr, all targets)"

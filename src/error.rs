@@ -117,6 +117,17 @@ impl From<crate::domain::ParseError> for AppError {
     }
 }
 
+/// The first problem of a form, next to its field.
+impl From<crate::types::FieldErrors> for AppError {
+    fn from(errors: crate::types::FieldErrors) -> Self {
+        let (field, message) = errors
+            .into_iter()
+            .next()
+            .unwrap_or(("form", "Invalid input.".into()));
+        AppError::validation(field, message)
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 

@@ -2,7 +2,7 @@
 //!
 //! One crate, built twice: with `ssr` it is the server (pages rendered on the server, server
 //! functions, persistence, Zoom calls); with `hydrate` it is the WebAssembly that makes the
-//! same pages interactive in the browser. `domain` and `api` are shared by both.
+//! same pages interactive in the browser. `domain`, `types` and `api` are shared by both.
 
 pub mod api;
 pub mod app;
@@ -10,6 +10,7 @@ pub mod components;
 pub mod domain;
 pub mod error;
 pub mod pages;
+pub mod types;
 
 #[cfg(feature = "ssr")]
 pub mod server;

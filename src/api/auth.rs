@@ -5,11 +5,13 @@ use leptos::prelude::*;
 /// Logs in with email and password. Unknown email and wrong password are indistinguishable
 /// (same answer, same time). Repeated failures per account or per client address answer 429.
 #[server(prefix = "/api", endpoint = "auth/login")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn login(email: String, password: String) -> Result<Me, AppError> {
     use crate::domain::Email;
+    use crate::server::audit::{self, Action, Actor, Entry, Outcome};
     use crate::server::auth::{password as passwords, session, CallContext};
     use crate::server::internal;
-    use crate::server::persistence::{now_unix, NewAuditEntry, ThrottleScope};
+    use crate::server::persistence::{now_unix, ThrottleScope};
     use axum::extract::ConnectInfo;
     use secrecy::SecretString;
     use std::net::SocketAddr;
@@ -75,7 +77,7 @@ pub async fn login(email: String, password: String) -> Result<Me, AppError> {
         .map_err(internal("verifying a password"))?;
     let user = match user {
         Some(user) if matches && user.active => user,
-        _ => {
+        known => {
             db.record_login_failure(ThrottleScope::Account, email.as_str())
                 .await
                 .and(
@@ -83,15 +85,26 @@ pub async fn login(email: String, password: String) -> Result<Me, AppError> {
                         .await,
                 )
                 .map_err(internal("recording a login failure"))?;
-            let _ = db
-                .append_audit(NewAuditEntry {
-                    actor_id: None,
-                    action: "login",
-                    subject: email.as_str(),
-                    outcome: "refused",
-                    detail: Some(&address),
-                })
-                .await;
+            // A failed login against a real account is recorded against it; one naming no
+            // account is counted, so anonymous callers cannot fill the trail with subjects of
+            // their choosing.
+            match known {
+                Some(_) => {
+                    let entry = Entry::new(
+                        Actor::Anonymous,
+                        Action::Login,
+                        email.as_str(),
+                        Outcome::Refused,
+                    )
+                    .detail(address.as_str());
+                    audit::record(db, entry).await.ok();
+                }
+                None => {
+                    let entry = Entry::new(Actor::Anonymous, Action::Login, "", Outcome::Refused)
+                        .detail("unknown account");
+                    audit::record_counted(db, entry).await.ok();
+                }
+            }
             tracing::info!(%address, "login refused");
             return Err(AppError::InvalidCredentials);
         }
@@ -101,21 +114,21 @@ pub async fn login(email: String, password: String) -> Result<Me, AppError> {
         .await
         .map_err(internal("clearing login failures"))?;
     session::log_in(&ctx.session, &user).await?;
-    let _ = db
-        .append_audit(NewAuditEntry {
-            actor_id: Some(user.id),
-            action: "login",
-            subject: email.as_str(),
-            outcome: "ok",
-            detail: Some(&address),
-        })
-        .await;
+    let entry = Entry::new(
+        Actor::User(user.id),
+        Action::Login,
+        email.as_str(),
+        Outcome::Ok,
+    )
+    .detail(address.as_str());
+    audit::record(db, entry).await.ok();
     tracing::info!(user_id = user.id, role = %user.role, "logged in");
     Ok(Me::from(&user))
 }
 
 /// Ends the caller's session on the server. Harmless when nobody is logged in.
 #[server(prefix = "/api", endpoint = "auth/logout")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn logout() -> Result<(), AppError> {
     use crate::server::auth::{session, CallContext};
     let ctx = CallContext::get().await?;
@@ -127,6 +140,7 @@ pub async fn logout() -> Result<(), AppError> {
 
 /// Who is logged in, or `None`. Open to everyone: it is how a page learns it must ask for a login.
 #[server(prefix = "/api", endpoint = "auth/me")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn current_user() -> Result<Option<Me>, AppError> {
     use crate::server::auth::{session, CallContext};
     let ctx = CallContext::get().await?;

@@ -3,14 +3,15 @@ use leptos::prelude::*;
 
 /// Changes the caller's own password. Every other session of the caller ends; this one stays.
 #[server(prefix = "/api", endpoint = "profile/password")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn change_password(
     current_password: String,
     new_password: String,
 ) -> Result<(), AppError> {
     use crate::domain::NewPassword;
+    use crate::server::audit::{self, Action, Actor, Entry, Outcome};
     use crate::server::auth::{password, session, CallContext};
     use crate::server::internal;
-    use crate::server::persistence::NewAuditEntry;
     use secrecy::SecretString;
 
     let ctx = CallContext::get().await?;
@@ -40,14 +41,12 @@ pub async fn change_password(
         .map_err(internal("storing a password"))?
         .ok_or(AppError::Unauthorized)?;
     session::adopt_epoch(&ctx.session, epoch).await?;
-    let _ = db
-        .append_audit(NewAuditEntry {
-            actor_id: Some(user.id),
-            action: "password.change",
-            subject: user.email.as_str(),
-            outcome: "ok",
-            detail: None,
-        })
-        .await;
+    let entry = Entry::new(
+        Actor::User(user.id),
+        Action::PasswordChange,
+        user.email.as_str(),
+        Outcome::Ok,
+    );
+    audit::record(db, entry).await.ok();
     Ok(())
 }

@@ -3,18 +3,6 @@ use crate::error::AppError;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-fn fields_error(errors: super::FieldErrors) -> AppError {
-    let (field, message) = errors
-        .into_iter()
-        .next()
-        .unwrap_or(("form", "Invalid input.".into()));
-    AppError::Validation {
-        field: Some(field.to_owned()),
-        message,
-    }
-}
-
-#[cfg(feature = "ssr")]
 fn email_conflict(error: crate::server::persistence::StoreError) -> AppError {
     use crate::server::persistence::StoreError;
     match error {
@@ -25,6 +13,7 @@ fn email_conflict(error: crate::server::persistence::StoreError) -> AppError {
 
 /// Every account, for the admin's user page.
 #[server(prefix = "/api", endpoint = "admin/users/list")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn list_users() -> Result<Vec<UserView>, AppError> {
     use crate::domain::Role;
     use crate::server::auth::CallContext;
@@ -41,6 +30,7 @@ pub async fn list_users() -> Result<Vec<UserView>, AppError> {
 }
 
 #[server(prefix = "/api", endpoint = "admin/users/create")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn create_user(
     email: String,
     role: String,
@@ -50,14 +40,15 @@ pub async fn create_user(
 ) -> Result<UserView, AppError> {
     use super::ProfileFields;
     use crate::domain::{NewPassword, Role};
+    use crate::server::audit::{self, Action, Actor, Entry, Outcome};
     use crate::server::auth::{password as passwords, CallContext};
     use crate::server::internal;
-    use crate::server::persistence::{NewAuditEntry, NewUser};
+    use crate::server::persistence::NewUser;
 
     let ctx = CallContext::get().await?;
     let admin = ctx.require(&[Role::Admin]).await?;
-    let fields = ProfileFields::parse(&email, &role, display_name.as_deref(), time_zone.as_deref())
-        .map_err(fields_error)?;
+    let fields =
+        ProfileFields::parse(&email, &role, display_name.as_deref(), time_zone.as_deref())?;
     let password =
         NewPassword::parse(&password).map_err(|e| AppError::validation("password", e.0))?;
     let hash = passwords::hash(password)
@@ -75,23 +66,21 @@ pub async fn create_user(
         })
         .await
         .map_err(email_conflict)?;
-    let _ = ctx
-        .state
-        .db
-        .append_audit(NewAuditEntry {
-            actor_id: Some(admin.id),
-            action: "user.create",
-            subject: user.email.as_str(),
-            outcome: "ok",
-            detail: Some(user.role.as_str()),
-        })
-        .await;
+    let entry = Entry::new(
+        Actor::User(admin.id),
+        Action::UserCreate,
+        user.email.as_str(),
+        Outcome::Ok,
+    )
+    .detail(user.role.as_str());
+    audit::record(&ctx.state.db, entry).await.ok();
     Ok(UserView::from(user))
 }
 
 /// Edits an account, including activating or deactivating it. An admin cannot lock themself
 /// out: their own role and active flag cannot be changed here.
 #[server(prefix = "/api", endpoint = "admin/users/update")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn update_user(
     id: i64,
     email: String,
@@ -102,18 +91,27 @@ pub async fn update_user(
 ) -> Result<UserView, AppError> {
     use super::ProfileFields;
     use crate::domain::Role;
+    use crate::server::audit::{self, Action, Actor, Entry, Outcome};
     use crate::server::auth::CallContext;
-    use crate::server::persistence::{NewAuditEntry, UserUpdate};
+    use crate::server::internal;
+    use crate::server::persistence::UserUpdate;
 
     let ctx = CallContext::get().await?;
     let admin = ctx.require(&[Role::Admin]).await?;
-    let fields = ProfileFields::parse(&email, &role, display_name.as_deref(), time_zone.as_deref())
-        .map_err(fields_error)?;
+    let fields =
+        ProfileFields::parse(&email, &role, display_name.as_deref(), time_zone.as_deref())?;
     if id == admin.id && (fields.role != Role::Admin || !active) {
         return Err(AppError::conflict(
             "You cannot remove your own admin access; ask another admin.",
         ));
     }
+    let before = ctx
+        .state
+        .db
+        .user_by_id(id)
+        .await
+        .map_err(internal("loading a user"))?
+        .ok_or_else(|| AppError::not_found("That user"))?;
     let updated = ctx
         .state
         .db
@@ -130,20 +128,18 @@ pub async fn update_user(
         .await
         .map_err(email_conflict)?
         .ok_or_else(|| AppError::not_found("That user"))?;
-    let _ = ctx
-        .state
-        .db
-        .append_audit(NewAuditEntry {
-            actor_id: Some(admin.id),
-            action: if active {
-                "user.update"
-            } else {
-                "user.deactivate"
-            },
-            subject: updated.email.as_str(),
-            outcome: "ok",
-            detail: Some(updated.role.as_str()),
-        })
-        .await;
+    let action = match (before.active, updated.active) {
+        (true, false) => Action::UserDeactivate,
+        (false, true) => Action::UserReactivate,
+        _ => Action::UserUpdate,
+    };
+    let entry = Entry::new(
+        Actor::User(admin.id),
+        action,
+        updated.email.as_str(),
+        Outcome::Ok,
+    )
+    .detail(updated.role.as_str());
+    audit::record(&ctx.state.db, entry).await.ok();
     Ok(UserView::from(updated))
 }

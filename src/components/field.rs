@@ -1,4 +1,5 @@
 use crate::error::AppError;
+use crate::types::FieldErrors;
 use leptos::prelude::*;
 
 /// A labelled text input bound to `value`, showing `error` beneath it once there is one.
@@ -55,5 +56,31 @@ pub fn server_error_general(
         last_error()
             .filter(|e| e.field().is_none_or(|f| !fields.contains(&f)))
             .map(|e| e.to_string())
+    })
+}
+
+/// A form field's message: the browser-side parser's problem with it once something was typed
+/// into it or a submit was attempted, otherwise the server's last error for that field. The
+/// same parser runs on the server, so both speak with one voice.
+pub fn form_field_error<T: Send + Sync + 'static>(
+    parsed: Memo<Result<T, FieldErrors>>,
+    field: &'static str,
+    typed: RwSignal<String>,
+    submitted: RwSignal<bool>,
+    last_error: impl Fn() -> Option<AppError> + Copy + Send + Sync + 'static,
+) -> Signal<Option<String>> {
+    Signal::derive(move || {
+        let local = parsed.with(|p| {
+            p.as_ref().err().and_then(|errors| {
+                errors
+                    .iter()
+                    .find(|(f, _)| *f == field)
+                    .map(|(_, m)| m.clone())
+            })
+        });
+        (submitted.get() || !typed.get().is_empty())
+            .then_some(local)
+            .flatten()
+            .or_else(|| server_error_for(last_error, field).get())
     })
 }

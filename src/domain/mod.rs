@@ -2,6 +2,7 @@
 //! boundary; code past that point never handles raw strings. No I/O lives here.
 
 mod email;
+mod join_window;
 mod names;
 mod password;
 mod role;
@@ -11,6 +12,7 @@ mod visit_time;
 mod zoom;
 
 pub use email::Email;
+pub use join_window::{JoinWindow, JOIN_OPENS_BEFORE_SECS};
 pub use names::DisplayName;
 pub use password::NewPassword;
 pub use role::Role;

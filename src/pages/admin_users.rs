@@ -1,7 +1,9 @@
 use super::RequireRole;
 use crate::api::users::{list_users, CreateUser, UpdateUser};
 use crate::api::{ProfileFields, UserView};
-use crate::components::field::{server_error_for, server_error_general, TextField};
+use crate::components::field::{
+    form_field_error, server_error_for, server_error_general, TextField,
+};
 use crate::domain::{NewPassword, Role};
 use leptos::prelude::*;
 
@@ -153,21 +155,7 @@ fn UserForm(
     };
     // A field's problem is shown once something was typed into it, or after a submit attempt.
     let field_error = move |field: &'static str, typed: RwSignal<String>| {
-        Signal::derive(move || {
-            let local = parsed.with(|p| match p {
-                Err(errors) => errors
-                    .iter()
-                    .find(|(f, _)| *f == field)
-                    .map(|(_, m)| m.clone()),
-                Ok(_) => None,
-            });
-            let shown = if submitted.get() || !typed.get().is_empty() {
-                local
-            } else {
-                None
-            };
-            shown.or_else(|| server_error_for(last_error, field).get())
-        })
+        form_field_error(parsed, field, typed, submitted, last_error)
     };
     let password_error = Signal::derive(move || {
         let typed = password.get();

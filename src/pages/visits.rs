@@ -3,12 +3,13 @@
 
 use super::RequireRole;
 use crate::api::visits::{
-    booking_options, get_visit, join_window, list_visits, BookVisit, CancelVisit, ChangeDoctor,
-    JoinMeeting, JoinWindow, RescheduleVisit, RetryMeeting, StartMeeting, VisitTimeFields,
-    VisitView,
+    booking_options, get_visit, list_visits, BookVisit, CancelVisit, ChangeDoctor, JoinMeeting,
+    JoinWindow, RescheduleVisit, RetryMeeting, StartMeeting, VisitTimeFields, VisitView,
 };
 use crate::api::Me;
-use crate::components::field::{server_error_for, server_error_general, TextField};
+use crate::components::field::{
+    form_field_error, server_error_for, server_error_general, TextField,
+};
 use crate::domain::{MeetingState, Role};
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -180,20 +181,7 @@ fn BookingForm(me: Me, book: ServerAction<BookVisit>) -> impl IntoView {
     });
     let last_error = move || book.value().get().and_then(Result::err);
     let field_error = move |field: &'static str, typed: RwSignal<String>| {
-        Signal::derive(move || {
-            let local = parsed.with(|p| {
-                p.as_ref().err().and_then(|errors| {
-                    errors
-                        .iter()
-                        .find(|(f, _)| *f == field)
-                        .map(|(_, m)| m.clone())
-                })
-            });
-            let shown = (submitted.get() || !typed.get().is_empty())
-                .then_some(local)
-                .flatten();
-            shown.or_else(|| server_error_for(last_error, field).get())
-        })
+        form_field_error(parsed, field, typed, submitted, last_error)
     };
     let general_error = server_error_general(
         last_error,
@@ -373,7 +361,7 @@ fn Visit(me: Me) -> impl IntoView {
                 Err(error) => view! { <section class="card notice" data-testid="visit-error"><p class="error" role="alert">{error.to_string()}</p><a href="/visits">"All visits"</a></section> }.into_any(),
                 Ok(v) => {
                     let (starts_at, ends_at) = (v.starts_at, v.ends_at);
-                    let window_state = move || { clock.get(); join_window(starts_at, ends_at, now_secs()) };
+                    let window_state = move || { clock.get(); JoinWindow::at(starts_at, ends_at, now_secs()) };
                     let id_start = v.id.clone();
                     let id_join = v.id.clone();
                     let id_cancel = v.id.clone();
@@ -443,20 +431,7 @@ fn RescheduleForm(visit: VisitView, reschedule: ServerAction<RescheduleVisit>) -
     });
     let last_error = move || reschedule.value().get().and_then(Result::err);
     let field_error = move |field: &'static str, typed: RwSignal<String>| {
-        Signal::derive(move || {
-            let local = parsed.with(|p| {
-                p.as_ref().err().and_then(|errors| {
-                    errors
-                        .iter()
-                        .find(|(f, _)| *f == field)
-                        .map(|(_, m)| m.clone())
-                })
-            });
-            (submitted.get() || !typed.get().is_empty())
-                .then_some(local)
-                .flatten()
-                .or_else(|| server_error_for(last_error, field).get())
-        })
+        form_field_error(parsed, field, typed, submitted, last_error)
     };
     let general_error = server_error_general(last_error, &["start", "zone", "duration"]);
     let id = visit.id.clone();

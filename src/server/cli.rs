@@ -104,9 +104,10 @@ pub async fn rotate_key(settings: &Settings) -> Result<String, String> {
     let total = values.len();
     let (mut resealed, mut skipped) = (0usize, 0usize);
     for item in values.iter().filter(|v| keyring.is_stale(&v.value)) {
-        let plain = keyring
-            .open(&item.value, item.purpose)
-            .map_err(|e| format!("{}.{} ({}): {e}", item.table, item.column, item.key))?;
+        let plain = keyring.open(&item.value, item.purpose).map_err(|e| {
+            let at = item.purpose.stored_in();
+            format!("{}.{} ({}): {e}", at.table, at.column, item.key)
+        })?;
         use secrecy::ExposeSecret;
         let fresh = keyring.seal(plain.expose_secret(), item.purpose);
         if db

@@ -24,6 +24,71 @@ pub enum CryptoError {
     Tampered,
 }
 
+/// Every kind of sealed value, with where it is stored. The text is the associated data that
+/// binds a ciphertext to its column; `rotate-key` re-seals every purpose listed here, so a
+/// new sealed column must be added here and nowhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    ZoomClientSecret,
+    ZoomAccessToken,
+    ZoomRefreshToken,
+    ZoomAccountAccessToken,
+    OAuthVerifier,
+    MeetingPasscode,
+    MeetingJoinUrl,
+}
+
+/// Where values of one purpose live: table, the column that identifies a row, the column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealedColumn {
+    pub table: &'static str,
+    pub key_column: &'static str,
+    pub column: &'static str,
+}
+
+impl Purpose {
+    pub const ALL: [Purpose; 7] = [
+        Purpose::ZoomClientSecret,
+        Purpose::ZoomAccessToken,
+        Purpose::ZoomRefreshToken,
+        Purpose::ZoomAccountAccessToken,
+        Purpose::OAuthVerifier,
+        Purpose::MeetingPasscode,
+        Purpose::MeetingJoinUrl,
+    ];
+
+    /// The associated data: `table.column` without the `_enc` suffix. Never change one: values
+    /// sealed under the old text would no longer open.
+    pub fn aad(self) -> &'static str {
+        match self {
+            Purpose::ZoomClientSecret => "zoom_settings.client_secret",
+            Purpose::ZoomAccessToken => "zoom_connections.access_token",
+            Purpose::ZoomRefreshToken => "zoom_connections.refresh_token",
+            Purpose::ZoomAccountAccessToken => "zoom_account_token.access_token",
+            Purpose::OAuthVerifier => "oauth_states.verifier",
+            Purpose::MeetingPasscode => "meetings.passcode",
+            Purpose::MeetingJoinUrl => "meetings.join_url",
+        }
+    }
+
+    pub fn stored_in(self) -> SealedColumn {
+        let (table, key_column, column) = match self {
+            Purpose::ZoomClientSecret => ("zoom_settings", "id", "client_secret_enc"),
+            Purpose::ZoomAccessToken => ("zoom_connections", "user_id", "access_token_enc"),
+            Purpose::ZoomRefreshToken => ("zoom_connections", "user_id", "refresh_token_enc"),
+            Purpose::ZoomAccountAccessToken => ("zoom_account_token", "id", "access_token_enc"),
+            Purpose::OAuthVerifier => ("oauth_states", "state_hash", "verifier_enc"),
+            Purpose::MeetingPasscode => ("meetings", "appointment_id", "passcode_enc"),
+            Purpose::MeetingJoinUrl => ("meetings", "appointment_id", "join_url_enc"),
+        };
+        SealedColumn {
+            table,
+            key_column,
+            column,
+        }
+    }
+}
+
 struct Key {
     id: String,
     cipher: Aes256Gcm,
@@ -106,7 +171,7 @@ impl Keyring {
         &self.current.id
     }
 
-    pub fn seal(&self, plaintext: &str, purpose: &str) -> String {
+    pub fn seal(&self, plaintext: &str, purpose: Purpose) -> String {
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let sealed = self
@@ -116,7 +181,7 @@ impl Keyring {
                 Nonce::from_slice(&nonce),
                 Payload {
                     msg: plaintext.as_bytes(),
-                    aad: purpose.as_bytes(),
+                    aad: purpose.aad().as_bytes(),
                 },
             )
             .expect("AES-GCM encryption of an in-memory value cannot fail");
@@ -125,7 +190,7 @@ impl Keyring {
         format!("v1.{}.{}", self.current.id, URL_SAFE_NO_PAD.encode(blob))
     }
 
-    pub fn open(&self, sealed: &str, purpose: &str) -> Result<SecretString, CryptoError> {
+    pub fn open(&self, sealed: &str, purpose: Purpose) -> Result<SecretString, CryptoError> {
         let mut parts = sealed.splitn(3, '.');
         let (Some("v1"), Some(key_id), Some(body)) = (parts.next(), parts.next(), parts.next())
         else {
@@ -147,7 +212,7 @@ impl Keyring {
                 Nonce::from_slice(nonce),
                 Payload {
                     msg: ciphertext,
-                    aad: purpose.as_bytes(),
+                    aad: purpose.aad().as_bytes(),
                 },
             )
             .map_err(|_| CryptoError::Tampered)?;
@@ -184,43 +249,60 @@ mod tests {
     #[test]
     fn seals_and_opens_with_the_same_purpose_only() {
         let keys = ring(&generate_key_spec("k1"), None);
-        let sealed = keys.seal("refresh-token-value", "zoom_connections.refresh_token");
+        let sealed = keys.seal("refresh-token-value", Purpose::ZoomRefreshToken);
         assert!(sealed.starts_with("v1.k1."));
         assert!(!sealed.contains("refresh-token-value"));
         assert_eq!(
-            keys.open(&sealed, "zoom_connections.refresh_token")
+            keys.open(&sealed, Purpose::ZoomRefreshToken)
                 .unwrap()
                 .expose_secret(),
             "refresh-token-value"
         );
         assert!(matches!(
-            keys.open(&sealed, "zoom_settings.client_secret"),
+            keys.open(&sealed, Purpose::ZoomClientSecret),
             Err(CryptoError::Tampered)
         ));
     }
 
     #[test]
+    fn each_purpose_names_its_own_column() {
+        for purpose in Purpose::ALL {
+            let at = purpose.stored_in();
+            assert_eq!(
+                format!("{}.{}", at.table, at.column.trim_end_matches("_enc")),
+                purpose.aad()
+            );
+        }
+    }
+
+    #[test]
     fn the_same_value_seals_differently_each_time() {
         let keys = ring(&generate_key_spec("k1"), None);
-        assert_ne!(keys.seal("x", "p"), keys.seal("x", "p"));
+        assert_ne!(
+            keys.seal("x", Purpose::MeetingPasscode),
+            keys.seal("x", Purpose::MeetingPasscode)
+        );
     }
 
     #[test]
     fn old_keys_open_and_rotation_is_detected() {
         let old_spec = generate_key_spec("old");
         let old = ring(&old_spec, None);
-        let sealed = old.seal("secret", "p");
+        let sealed = old.seal("secret", Purpose::MeetingPasscode);
         let rotated = ring(&generate_key_spec("new"), Some(&old_spec));
         assert!(rotated.is_stale(&sealed));
         assert_eq!(
-            rotated.open(&sealed, "p").unwrap().expose_secret(),
+            rotated
+                .open(&sealed, Purpose::MeetingPasscode)
+                .unwrap()
+                .expose_secret(),
             "secret"
         );
-        let resealed = rotated.seal("secret", "p");
+        let resealed = rotated.seal("secret", Purpose::MeetingPasscode);
         assert!(!rotated.is_stale(&resealed));
         let without_old = ring(&generate_key_spec("new"), None);
         assert!(matches!(
-            without_old.open(&sealed, "p"),
+            without_old.open(&sealed, Purpose::MeetingPasscode),
             Err(CryptoError::UnknownKey(_))
         ));
     }
@@ -228,14 +310,14 @@ mod tests {
     #[test]
     fn tampering_and_bad_keys_are_refused() {
         let keys = ring(&generate_key_spec("k1"), None);
-        let sealed = keys.seal("secret", "p");
+        let sealed = keys.seal("secret", Purpose::MeetingPasscode);
         // Flip one character inside the ciphertext (not the last, whose low bits base64 ignores).
         let mut bytes = sealed.into_bytes();
         let i = bytes.len() - 8;
         bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
         let sealed = String::from_utf8(bytes).unwrap();
-        assert!(keys.open(&sealed, "p").is_err());
-        assert!(keys.open("plaintext", "p").is_err());
+        assert!(keys.open(&sealed, Purpose::MeetingPasscode).is_err());
+        assert!(keys.open("plaintext", Purpose::MeetingPasscode).is_err());
         for bad in ["nokey", "k1:short", "bad id:AAAA", ":AAAA"] {
             assert!(
                 Keyring::new(&SecretString::from(bad), None).is_err(),

@@ -1,11 +1,12 @@
 //! Demo mode: well-known accounts so a newcomer can click through every role. Only ever
 //! created when demo mode is explicitly enabled.
 
+use crate::domain::ZoomConnectionMode;
 use crate::domain::{DisplayName, Email, NewPassword, Role, TimeZone};
 use crate::server::auth::password;
 use crate::server::crypto::Keyring;
-use crate::server::persistence::{Db, NewUser, StoreError, ZoomMode};
-use crate::server::video::zoom::PURPOSE_CLIENT_SECRET;
+use crate::server::crypto::Purpose;
+use crate::server::persistence::{Db, NewUser, StoreError};
 
 pub struct DemoAccount {
     pub email: &'static str,
@@ -79,9 +80,9 @@ pub async fn seed_zoom_settings(db: &Db, keyring: &Keyring) -> Result<(), StoreE
     let admin = db
         .credentials_by_email(&Email::parse(DEMO_ACCOUNTS[0].email).expect("demo email parses"))
         .await?;
-    let sealed = keyring.seal(DEMO_ZOOM_CLIENT_SECRET, PURPOSE_CLIENT_SECRET);
+    let sealed = keyring.seal(DEMO_ZOOM_CLIENT_SECRET, Purpose::ZoomClientSecret);
     db.save_zoom_settings(
-        ZoomMode::UserOAuth,
+        ZoomConnectionMode::UserOauth,
         DEMO_ZOOM_CLIENT_ID,
         Some(sealed),
         None,

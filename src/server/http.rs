@@ -162,20 +162,6 @@ pub fn page_csp(nonce: &str) -> String {
 /// For everything that is not an HTML page (API answers, assets, errors).
 pub const DEFAULT_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 
-pub async fn healthz() -> &'static str {
-    "ok"
-}
-
-pub async fn readyz(State(state): State<AppState>) -> Response {
-    match state.db.ping().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(error) => {
-            tracing::error!(%error, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,18 +1,20 @@
 //! Everything that only runs on the server: configuration, startup, HTTP plumbing, auth and
 //! persistence. Compiled only with the `ssr` feature.
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod demo;
 pub mod http;
-pub mod oauth;
 pub mod persistence;
+pub mod routes;
 pub mod startup;
 pub mod telemetry;
 pub mod video;
 pub mod visits;
+pub mod zoom_connections;
 
 use crate::error::AppError;
 use axum::extract::FromRef;

@@ -6,7 +6,7 @@ use crate::server::config::Settings;
 use crate::server::persistence::{Db, DbSessionStore};
 use crate::server::video::zoom::ZoomProvider;
 use crate::server::visits::worker::MeetingWorker;
-use crate::server::{demo, http, oauth, AppState};
+use crate::server::{demo, http, routes, AppState};
 use axum::http::{header, HeaderValue, Request};
 use axum::routing::get;
 use axum::Router;
@@ -137,14 +137,15 @@ pub fn router(state: AppState) -> Router {
     };
 
     let mut router = Router::new()
-        .route("/healthz", get(http::healthz))
-        .route("/readyz", get(http::readyz))
-        .route("/api/zoom/authorize", get(oauth::authorize))
-        .route("/api/zoom/callback", get(oauth::callback))
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz))
+        .route("/api/zoom/authorize", get(routes::oauth::authorize))
+        .route("/api/zoom/callback", get(routes::oauth::callback))
         .route(
             "/api/visits/{id}/calendar.ics",
-            get(crate::server::visits::calendar::calendar),
+            get(routes::calendar::calendar),
         )
+        .route("/api/admin/audit.csv", get(routes::audit_export::export))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

@@ -1,9 +1,40 @@
 //! Deny by default: every server function × every role, and the pages' guards.
 
+use crate::fixtures::user_id;
 use crate::helpers::*;
+use reqwest::{Client, Response};
 
-/// An endpoint, its form, and the status this caller must get.
-type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16);
+/// The account server functions, with the form each is called with.
+#[derive(Debug)]
+enum Endpoint<'a> {
+    Me,
+    ListUsers,
+    CreateUser(Vec<(&'a str, &'a str)>),
+    UpdateUser(Vec<(&'a str, &'a str)>),
+    ChangePassword { current: &'a str, new: &'a str },
+}
+
+impl Endpoint<'_> {
+    async fn send(&self, app: &TestApp, client: &Client) -> Response {
+        match self {
+            Endpoint::Me => app.me_call(client).await,
+            Endpoint::ListUsers => app.list_users(client).await,
+            Endpoint::CreateUser(form) => app.create_user_form(client, form).await,
+            Endpoint::UpdateUser(form) => app.update_user(client, form).await,
+            Endpoint::ChangePassword { current, new } => {
+                app.change_password(client, current, new).await
+            }
+        }
+    }
+
+    /// Under `/api/admin/`: a refusal must not leak any user's data.
+    fn is_admin(&self) -> bool {
+        matches!(
+            self,
+            Endpoint::ListUsers | Endpoint::CreateUser(_) | Endpoint::UpdateUser(_)
+        )
+    }
+}
 
 fn admin_only(caller: Caller) -> u16 {
     match caller {
@@ -17,53 +48,38 @@ fn admin_only(caller: Caller) -> u16 {
 async fn every_server_function_answers_each_role_as_documented() {
     let app = spawn_app().await;
     let admin = app.logged_in(ADMIN).await;
-    let users: serde_json::Value = app
-        .call(&admin, "/api/admin/users/list", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let patient_id = users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["email"] == PATIENT.0)
-        .unwrap()["id"]
-        .to_string();
+    let patient_id = user_id(&app, &admin, PATIENT.0).await.to_string();
 
     for caller in CALLERS {
         let client = app.client_for(caller).await;
         let new_email = format!("new-{caller:?}@demo.clinic").to_lowercase();
-        let cases: Vec<Case> = vec![
-            ("/api/auth/me", vec![], 200),
-            ("/api/admin/users/list", vec![], admin_only(caller)),
+        let cases = vec![
+            (Endpoint::Me, 200),
+            (Endpoint::ListUsers, admin_only(caller)),
             (
-                "/api/admin/users/create",
-                vec![
+                Endpoint::CreateUser(vec![
                     ("email", &new_email),
                     ("role", "receptionist"),
                     ("password", "a fine long password"),
-                ],
+                ]),
                 admin_only(caller),
             ),
             (
-                "/api/admin/users/update",
-                vec![
+                Endpoint::UpdateUser(vec![
                     ("id", &patient_id),
                     ("email", PATIENT.0),
                     ("role", "patient"),
                     ("time_zone", "America/New_York"),
                     ("active", "true"),
-                ],
+                ]),
                 admin_only(caller),
             ),
             // A wrong current password gets 400: proof that the role check let the call through.
             (
-                "/api/profile/password",
-                vec![
-                    ("current_password", "wrong wrong wrong"),
-                    ("new_password", "a fine long password"),
-                ],
+                Endpoint::ChangePassword {
+                    current: "wrong wrong wrong",
+                    new: "a fine long password",
+                },
                 if caller == Caller::Anonymous {
                     401
                 } else {
@@ -71,12 +87,12 @@ async fn every_server_function_answers_each_role_as_documented() {
                 },
             ),
         ];
-        for (endpoint, form, expected) in cases {
-            let response = app.call(&client, endpoint, &form).await;
+        for (endpoint, expected) in cases {
+            let response = endpoint.send(&app, &client).await;
             let status = response.status().as_u16();
             let body = response.text().await.unwrap();
-            assert_eq!(status, expected, "{caller:?} calling {endpoint}: {body}");
-            if expected >= 400 && endpoint.starts_with("/api/admin") {
+            assert_eq!(status, expected, "{caller:?} calling {endpoint:?}: {body}");
+            if expected >= 400 && endpoint.is_admin() {
                 assert!(!body.contains("demo.clinic"), "refusal leaked data: {body}");
             }
         }
@@ -88,7 +104,7 @@ async fn logout_is_harmless_for_anyone() {
     let app = spawn_app().await;
     for caller in CALLERS {
         let client = app.client_for(caller).await;
-        let response = app.call(&client, "/api/auth/logout", &[]).await;
+        let response = app.logout(&client).await;
         assert_eq!(response.status(), 200, "{caller:?}");
     }
 }

@@ -21,13 +21,7 @@ async fn each_demo_role_can_log_in_and_is_told_who_it_is() {
 async fn a_wrong_password_is_refused_with_401_and_no_session() {
     let app = spawn_app().await;
     let client = app.client();
-    let response = app
-        .call(
-            &client,
-            "/api/auth/login",
-            &[("email", ADMIN.0), ("password", "not the password")],
-        )
-        .await;
+    let response = app.login(&client, ADMIN.0, "not the password").await;
     assert_eq!(response.status(), 401);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["kind"], "invalid_credentials");
@@ -38,22 +32,9 @@ async fn a_wrong_password_is_refused_with_401_and_no_session() {
 async fn an_unknown_email_gets_exactly_the_answer_a_wrong_password_gets() {
     let app = spawn_app().await;
     let client = app.client();
-    let wrong = app
-        .call(
-            &client,
-            "/api/auth/login",
-            &[("email", ADMIN.0), ("password", "not the password")],
-        )
-        .await;
+    let wrong = app.login(&client, ADMIN.0, "not the password").await;
     let unknown = app
-        .call(
-            &client,
-            "/api/auth/login",
-            &[
-                ("email", "nobody@demo.clinic"),
-                ("password", "not the password"),
-            ],
-        )
+        .login(&client, "nobody@demo.clinic", "not the password")
         .await;
     assert_eq!(wrong.status(), unknown.status());
     assert_eq!(wrong.text().await.unwrap(), unknown.text().await.unwrap());
@@ -63,13 +44,7 @@ async fn an_unknown_email_gets_exactly_the_answer_a_wrong_password_gets() {
 async fn login_is_case_insensitive_in_the_email() {
     let app = spawn_app().await;
     let client = app.client();
-    let response = app
-        .call(
-            &client,
-            "/api/auth/login",
-            &[("email", "  Admin@Demo.Clinic "), ("password", ADMIN.1)],
-        )
-        .await;
+    let response = app.login(&client, "  Admin@Demo.Clinic ", ADMIN.1).await;
     assert_eq!(response.status(), 200);
 }
 
@@ -77,22 +52,10 @@ async fn login_is_case_insensitive_in_the_email() {
 async fn the_session_id_changes_at_login_and_the_previous_id_stops_working() {
     let app = spawn_app().await;
     let client = app.client();
-    let first = app
-        .call(
-            &client,
-            "/api/auth/login",
-            &[("email", PATIENT.0), ("password", PATIENT.1)],
-        )
-        .await;
+    let first = app.login(&client, PATIENT.0, PATIENT.1).await;
     let before = session_cookie(&first).expect("login sets a session cookie");
     // Logging in again (as someone else) on the same browser must not reuse the old id.
-    let second = app
-        .call(
-            &client,
-            "/api/auth/login",
-            &[("email", ADMIN.0), ("password", ADMIN.1)],
-        )
-        .await;
+    let second = app.login(&client, ADMIN.0, ADMIN.1).await;
     assert_eq!(second.status(), 200);
     let after = session_cookie(&second).expect("a new login sets a new cookie");
     assert_ne!(before, after);
@@ -104,13 +67,7 @@ async fn the_session_id_changes_at_login_and_the_previous_id_stops_working() {
 async fn the_session_cookie_is_http_only_and_same_site_lax() {
     let app = spawn_app().await;
     let client = app.client();
-    let response = app
-        .call(
-            &client,
-            "/api/auth/login",
-            &[("email", ADMIN.0), ("password", ADMIN.1)],
-        )
-        .await;
+    let response = app.login(&client, ADMIN.0, ADMIN.1).await;
     let cookies = full_cookie_header(&response);
     let cookie = cookies.get("telehealth_session").expect("session cookie");
     assert!(cookie.contains("HttpOnly"), "{cookie}");
@@ -122,13 +79,7 @@ async fn the_session_cookie_is_http_only_and_same_site_lax() {
 async fn over_https_the_cookie_is_secure_and_host_prefixed() {
     let app = spawn_app_with(&[("PUBLIC_URL", "https://clinic.example")]).await;
     let client = app.client();
-    let response = app
-        .call(
-            &client,
-            "/api/auth/login",
-            &[("email", ADMIN.0), ("password", ADMIN.1)],
-        )
-        .await;
+    let response = app.login(&client, ADMIN.0, ADMIN.1).await;
     assert_eq!(response.status(), 200);
     let cookies = full_cookie_header(&response);
     let cookie = cookies.get("__Host-telehealth").expect("__Host- cookie");
@@ -170,15 +121,9 @@ async fn an_active_session_still_ends_at_the_absolute_timeout() {
 async fn logout_deletes_the_session_on_the_server() {
     let app = spawn_app().await;
     let client = app.client();
-    let login = app
-        .call(
-            &client,
-            "/api/auth/login",
-            &[("email", PATIENT.0), ("password", PATIENT.1)],
-        )
-        .await;
+    let login = app.login(&client, PATIENT.0, PATIENT.1).await;
     let cookie = session_cookie(&login).unwrap();
-    let logout = app.call(&client, "/api/auth/logout", &[]).await;
+    let logout = app.logout(&client).await;
     assert_eq!(logout.status(), 200);
     assert_eq!(app.me(&client).await, serde_json::Value::Null);
     // Even a copy of the cookie kept from before is worthless now.
@@ -190,23 +135,11 @@ async fn repeated_failures_on_one_account_are_throttled_with_retry_after() {
     let app = spawn_app_with(&[("LOGIN_MAX_FAILURES_PER_ACCOUNT", "3")]).await;
     let client = app.client();
     for _ in 0..3 {
-        let response = app
-            .call(
-                &client,
-                "/api/auth/login",
-                &[("email", DOCTOR.0), ("password", "guess guess guess")],
-            )
-            .await;
+        let response = app.login(&client, DOCTOR.0, "guess guess guess").await;
         assert_eq!(response.status(), 401);
     }
     // Now even the right password is refused until the window passes.
-    let response = app
-        .call(
-            &client,
-            "/api/auth/login",
-            &[("email", DOCTOR.0), ("password", DOCTOR.1)],
-        )
-        .await;
+    let response = app.login(&client, DOCTOR.0, DOCTOR.1).await;
     assert_eq!(response.status(), 429);
     let retry_after: u64 = response.headers()["retry-after"]
         .to_str()
@@ -215,13 +148,7 @@ async fn repeated_failures_on_one_account_are_throttled_with_retry_after() {
         .unwrap();
     assert!(retry_after > 0 && retry_after <= 900, "{retry_after}");
     // Other accounts are unaffected.
-    let other = app
-        .call(
-            &client,
-            "/api/auth/login",
-            &[("email", PATIENT.0), ("password", PATIENT.1)],
-        )
-        .await;
+    let other = app.login(&client, PATIENT.0, PATIENT.1).await;
     assert_eq!(other.status(), 200);
 }
 
@@ -231,22 +158,10 @@ async fn repeated_failures_from_one_address_are_throttled_across_accounts() {
     let client = app.client();
     for n in 0..4 {
         let email = format!("nobody{n}@demo.clinic");
-        let response = app
-            .call(
-                &client,
-                "/api/auth/login",
-                &[("email", &email), ("password", "guess guess guess")],
-            )
-            .await;
+        let response = app.login(&client, &email, "guess guess guess").await;
         assert_eq!(response.status(), 401);
     }
-    let response = app
-        .call(
-            &client,
-            "/api/auth/login",
-            &[("email", ADMIN.0), ("password", ADMIN.1)],
-        )
-        .await;
+    let response = app.login(&client, ADMIN.0, ADMIN.1).await;
     assert_eq!(response.status(), 429);
     assert!(response.headers().contains_key("retry-after"));
 }
@@ -257,25 +172,12 @@ async fn a_password_change_ends_the_other_sessions_but_keeps_this_one() {
     let laptop = app.logged_in(PATIENT).await;
     let phone = app.logged_in(PATIENT).await;
     let response = app
-        .call(
-            &laptop,
-            "/api/profile/password",
-            &[
-                ("current_password", PATIENT.1),
-                ("new_password", "a brand new passphrase"),
-            ],
-        )
+        .change_password(&laptop, PATIENT.1, "a brand new passphrase")
         .await;
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     assert_eq!(app.me(&laptop).await["email"], PATIENT.0);
     assert_eq!(app.me(&phone).await, serde_json::Value::Null);
-    let old = app
-        .call(
-            &app.client(),
-            "/api/auth/login",
-            &[("email", PATIENT.0), ("password", PATIENT.1)],
-        )
-        .await;
+    let old = app.login(&app.client(), PATIENT.0, PATIENT.1).await;
     assert_eq!(old.status(), 401);
     app.logged_in((PATIENT.0, "a brand new passphrase")).await;
 }
@@ -285,27 +187,14 @@ async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
     let app = spawn_app().await;
     let client = app.logged_in(PATIENT).await;
     let wrong = app
-        .call(
-            &client,
-            "/api/profile/password",
-            &[
-                ("current_password", "not it at all"),
-                ("new_password", "a brand new passphrase"),
-            ],
-        )
+        .change_password(&client, "not it at all", "a brand new passphrase")
         .await;
     assert_eq!(wrong.status(), 400);
     assert_eq!(
         wrong.json::<serde_json::Value>().await.unwrap()["field"],
         "current_password"
     );
-    let weak = app
-        .call(
-            &client,
-            "/api/profile/password",
-            &[("current_password", PATIENT.1), ("new_password", "short")],
-        )
-        .await;
+    let weak = app.change_password(&client, PATIENT.1, "short").await;
     assert_eq!(weak.status(), 400);
     assert_eq!(
         weak.json::<serde_json::Value>().await.unwrap()["field"],

@@ -66,13 +66,7 @@ async fn create_user_makes_the_first_admin_of_a_real_install() {
         .await;
     assert_eq!(app.me(&client).await["role"], "admin");
     // Outside demo mode there are no demo accounts.
-    let demo = app
-        .call(
-            &app.client(),
-            "/api/auth/login",
-            &[("email", ADMIN.0), ("password", ADMIN.1)],
-        )
-        .await;
+    let demo = app.login(&app.client(), ADMIN.0, ADMIN.1).await;
     assert_eq!(demo.status(), 401);
     assert!(!app.logs().contains("DEMO MODE"));
 }

@@ -57,13 +57,7 @@ async fn state_changing_server_functions_do_not_answer_get() {
 async fn an_oversized_body_gets_413() {
     let app = spawn_app().await;
     let huge = "x".repeat(200 * 1024);
-    let response = app
-        .call(
-            &app.client(),
-            "/api/auth/login",
-            &[("email", ADMIN.0), ("password", &huge)],
-        )
-        .await;
+    let response = app.login(&app.client(), ADMIN.0, &huge).await;
     assert_eq!(response.status(), 413);
 }
 
@@ -71,18 +65,15 @@ async fn an_oversized_body_gets_413() {
 async fn malformed_bodies_get_400_with_a_reason() {
     let app = spawn_app().await;
     let client = app.client();
-    let missing = app
-        .call(&client, "/api/auth/login", &[("email", ADMIN.0)])
-        .await;
+    let missing = app.login_form(&client, &[("email", ADMIN.0)]).await;
     assert_eq!(missing.status(), 400);
     let body: serde_json::Value = missing.json().await.unwrap();
     assert_eq!(body["kind"], "bad_request");
 
     let admin = app.logged_in(ADMIN).await;
     let not_a_number = app
-        .call(
+        .update_user(
             &admin,
-            "/api/admin/users/update",
             &[
                 ("id", "abc"),
                 ("email", "x@y.org"),
@@ -102,13 +93,7 @@ async fn malformed_bodies_get_400_with_a_reason() {
         .unwrap();
     assert_eq!(garbage.status(), 400);
 
-    let bad_email = app
-        .call(
-            &client,
-            "/api/auth/login",
-            &[("email", "not-an-email"), ("password", "whatever it is")],
-        )
-        .await;
+    let bad_email = app.login(&client, "not-an-email", "whatever it is").await;
     assert_eq!(bad_email.status(), 400);
     let body: serde_json::Value = bad_email.json().await.unwrap();
     assert_eq!(body["field"], "email");
@@ -140,7 +125,7 @@ async fn pages_and_api_answers_carry_security_headers() {
         "the bootstrap script carries the nonce"
     );
 
-    let api = app.call(&app.client(), "/api/auth/me", &[]).await;
+    let api = app.me_call(&app.client()).await;
     assert_eq!(api.headers()["cache-control"], "no-store");
     assert!(api.headers()["content-security-policy"]
         .to_str()
@@ -170,12 +155,7 @@ async fn sigterm_shuts_down_gracefully() {
 async fn logs_are_structured_carry_request_ids_and_never_passwords() {
     let app = spawn_app().await;
     let client = app.client();
-    app.call(
-        &client,
-        "/api/auth/login",
-        &[("email", DOCTOR.0), ("password", "a secret guess 123")],
-    )
-    .await;
+    app.login(&client, DOCTOR.0, "a secret guess 123").await;
     app.logged_in(DOCTOR).await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     let logs = app.logs();

@@ -1,6 +1,9 @@
 //! Black-box helpers: every test gets the real server binary, started on port 0 with its own
 //! fresh database (a SQLite file in a temp dir, or a new PostgreSQL database when
 //! `TEST_DATABASE=postgres` and `TEST_POSTGRES_URL` are set), driven over HTTP.
+//!
+//! The benches include this file and `sim.rs` by `#[path]`, without `fixtures.rs`: so the few
+//! requests made here are spelled out instead of using the endpoint methods of `fixtures.rs`.
 
 use reqwest::{Client, Response};
 use std::collections::HashMap;

@@ -2,9 +2,11 @@
 //! `TEST_DATABASE=postgres TEST_POSTGRES_URL=postgres://…` (scripts/test.sh runs both).
 
 mod access;
+mod audit;
 mod auth;
 mod cli;
 mod config_drift;
+mod fixtures;
 mod hardening;
 mod helpers;
 mod sim;

@@ -157,7 +157,8 @@ impl Sim {
     }
 }
 
-/// A doctor connects Zoom through the app and the simulator's consent page.
+/// A doctor connects Zoom through the app and the simulator's consent page. (The benches
+/// include this file without `fixtures.rs`, so the two requests are spelled out here.)
 pub async fn connect_doctor(app: &TestApp, sim: &Sim, doctor: &Client) {
     let authorize = doctor
         .get(app.url("/api/zoom/authorize"))

@@ -1,32 +1,16 @@
 //! The admin's user management.
 
+use crate::fixtures::user_id;
 use crate::helpers::*;
 use serde_json::Value;
-
-async fn user_id(app: &TestApp, admin: &reqwest::Client, email: &str) -> String {
-    let users: Value = app
-        .call(admin, "/api/admin/users/list", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
-    users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["email"] == email)
-        .unwrap()["id"]
-        .to_string()
-}
 
 #[tokio::test]
 async fn an_admin_creates_a_doctor_who_can_then_log_in() {
     let app = spawn_app().await;
     let admin = app.logged_in(ADMIN).await;
     let response = app
-        .call(
+        .create_user_form(
             &admin,
-            "/api/admin/users/create",
             &[
                 ("email", "Grace@Demo.Clinic"),
                 ("role", "doctor"),
@@ -52,9 +36,8 @@ async fn invalid_or_duplicate_users_are_refused_with_the_field_named() {
     let app = spawn_app().await;
     let admin = app.logged_in(ADMIN).await;
     let no_zone = app
-        .call(
+        .create_user_form(
             &admin,
-            "/api/admin/users/create",
             &[
                 ("email", "p2@demo.clinic"),
                 ("role", "patient"),
@@ -65,9 +48,8 @@ async fn invalid_or_duplicate_users_are_refused_with_the_field_named() {
     assert_eq!(no_zone.status(), 400);
     assert_eq!(no_zone.json::<Value>().await.unwrap()["field"], "time_zone");
     let bad_zone = app
-        .call(
+        .create_user_form(
             &admin,
-            "/api/admin/users/create",
             &[
                 ("email", "p2@demo.clinic"),
                 ("role", "patient"),
@@ -78,9 +60,8 @@ async fn invalid_or_duplicate_users_are_refused_with_the_field_named() {
         .await;
     assert_eq!(bad_zone.status(), 400);
     let duplicate = app
-        .call(
+        .create_user_form(
             &admin,
-            "/api/admin/users/create",
             &[
                 ("email", PATIENT.0),
                 ("role", "patient"),
@@ -99,39 +80,25 @@ async fn a_deactivated_user_is_logged_out_and_cannot_log_in_until_reactivated() 
     let app = spawn_app().await;
     let admin = app.logged_in(ADMIN).await;
     let receptionist = app.logged_in(RECEPTIONIST).await;
-    let id = user_id(&app, &admin, RECEPTIONIST.0).await;
-    let form = |active: &'static str| {
-        vec![
-            ("id", id.clone()),
-            ("email", RECEPTIONIST.0.to_owned()),
-            ("role", "receptionist".to_owned()),
-            ("active", active.to_owned()),
+    let id = user_id(&app, &admin, RECEPTIONIST.0).await.to_string();
+    let form = |active| {
+        [
+            ("id", id.as_str()),
+            ("email", RECEPTIONIST.0),
+            ("role", "receptionist"),
+            ("active", active),
         ]
     };
-    let response = admin
-        .post(app.url("/api/admin/users/update"))
-        .form(&form("false"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.update_user(&admin, &form("false")).await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.json::<Value>().await.unwrap()["active"], false);
     assert_eq!(app.me(&receptionist).await, Value::Null);
     let again = app
-        .call(
-            &app.client(),
-            "/api/auth/login",
-            &[("email", RECEPTIONIST.0), ("password", RECEPTIONIST.1)],
-        )
+        .login(&app.client(), RECEPTIONIST.0, RECEPTIONIST.1)
         .await;
     assert_eq!(again.status(), 401);
 
-    let response = admin
-        .post(app.url("/api/admin/users/update"))
-        .form(&form("true"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.update_user(&admin, &form("true")).await;
     assert_eq!(response.status(), 200);
     app.logged_in(RECEPTIONIST).await;
 }
@@ -140,11 +107,10 @@ async fn a_deactivated_user_is_logged_out_and_cannot_log_in_until_reactivated() 
 async fn an_admin_cannot_lock_themself_out() {
     let app = spawn_app().await;
     let admin = app.logged_in(ADMIN).await;
-    let id = user_id(&app, &admin, ADMIN.0).await;
+    let id = user_id(&app, &admin, ADMIN.0).await.to_string();
     let response = app
-        .call(
+        .update_user(
             &admin,
-            "/api/admin/users/update",
             &[
                 ("id", &id),
                 ("email", ADMIN.0),
@@ -155,9 +121,8 @@ async fn an_admin_cannot_lock_themself_out() {
         .await;
     assert_eq!(response.status(), 409);
     let response = app
-        .call(
+        .update_user(
             &admin,
-            "/api/admin/users/update",
             &[
                 ("id", &id),
                 ("email", ADMIN.0),
@@ -175,9 +140,8 @@ async fn editing_an_unknown_user_is_404() {
     let app = spawn_app().await;
     let admin = app.logged_in(ADMIN).await;
     let response = app
-        .call(
+        .update_user(
             &admin,
-            "/api/admin/users/update",
             &[
                 ("id", "999999"),
                 ("email", "x@demo.clinic"),

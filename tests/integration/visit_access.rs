@@ -1,8 +1,9 @@
 //! Who may do what with a visit, over HTTP, for every appointment and meeting function and
 //! seven kinds of caller. A refusal never carries a start or join link.
 
-use crate::visits::{book, clinic, create_user, local_in, Clinic};
-use reqwest::{Client, StatusCode};
+use crate::fixtures::{book, clinic, create_user, local_in, Clinic};
+use crate::helpers::TestApp;
+use reqwest::{Client, Response, StatusCode};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -78,24 +79,74 @@ async fn cast() -> Cast {
     }
 }
 
+/// The appointment and meeting functions, with the arguments each is called with.
+#[derive(Debug)]
+enum Endpoint<'a> {
+    List,
+    Get(&'a str),
+    Options,
+    Reschedule {
+        id: &'a str,
+        start: &'a str,
+        zone: &'a str,
+        duration: u32,
+    },
+    ChangeDoctor {
+        id: &'a str,
+        doctor_id: i64,
+    },
+    Cancel(&'a str),
+    Retry(&'a str),
+    Start(&'a str),
+    Join(&'a str),
+    Audit,
+}
+
+impl Endpoint<'_> {
+    async fn send(&self, app: &TestApp, client: &Client) -> Response {
+        match *self {
+            Endpoint::List => app.list_visits(client).await,
+            Endpoint::Get(id) => app.get_visit(client, id).await,
+            Endpoint::Options => app.booking_options(client).await,
+            Endpoint::Reschedule {
+                id,
+                start,
+                zone,
+                duration,
+            } => {
+                app.reschedule_visit(client, id, start, zone, duration)
+                    .await
+            }
+            Endpoint::ChangeDoctor { id, doctor_id } => {
+                app.change_doctor(client, id, doctor_id).await
+            }
+            Endpoint::Cancel(id) => app.cancel_visit(client, id).await,
+            Endpoint::Retry(id) => app.retry_meeting(client, id).await,
+            Endpoint::Start(id) => app.start_meeting(client, id).await,
+            Endpoint::Join(id) => app.join_meeting(client, id).await,
+            Endpoint::Audit => app.audit_log(client, &[]).await,
+        }
+    }
+}
+
 /// No refused answer may leak a Zoom link of any kind.
-fn assert_no_links(who: Who, endpoint: &str, body: &str) {
+fn assert_no_links(who: Who, endpoint: &Endpoint<'_>, body: &str) {
     for needle in ["/s/", "/j/", "zak=", "pwd=", "start_url", "join_url"] {
         assert!(
             !body.contains(needle),
-            "{who:?} on {endpoint} got {needle:?} in a refusal: {body}"
+            "{who:?} on {endpoint:?} got {needle:?} in a refusal: {body}"
         );
     }
 }
 
-async fn check(cast: &Cast, endpoint: &str, form: &[(&str, &str)], expected: impl Fn(Who) -> u16) {
+async fn check(cast: &Cast, endpoint: Endpoint<'_>, expected: impl Fn(Who) -> u16) {
     for who in EVERYONE {
-        let response = cast.c.app.call(cast.client(who), endpoint, form).await;
+        let response = endpoint.send(&cast.c.app, cast.client(who)).await;
         let status = response.status().as_u16();
         let body = response.text().await.unwrap();
-        assert_eq!(status, expected(who), "{who:?} on {endpoint}: {body}");
+        assert_eq!(status, expected(who), "{who:?} on {endpoint:?}: {body}");
         if status >= 400 {
-            assert_no_links(who, endpoint, &body);
+            assert_no_links(who, &endpoint, &body);
         }
     }
 }
@@ -108,12 +159,12 @@ async fn every_visit_function_answers_each_caller_as_it_should() {
     let id = c.book_in(5).await;
     c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(20))
         .await;
-    let visit = [("id", id.as_str())];
+    let visit = id.as_str();
     use Who::*;
 
     // Seeing: everyone logged in may list, but only what is theirs.
     for who in EVERYONE {
-        let response = c.app.call(cast.client(who), "/api/visits/list", &[]).await;
+        let response = c.app.list_visits(cast.client(who)).await;
         if who == Anonymous {
             assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
             continue;
@@ -123,30 +174,30 @@ async fn every_visit_function_answers_each_caller_as_it_should() {
         let sees = body.contains(&id);
         let should = !matches!(who, AnotherPatient | AnotherDoctor);
         assert_eq!(sees, should, "{who:?} listing");
-        assert_no_links(who, "/api/visits/list", &body);
+        assert_no_links(who, &Endpoint::List, &body);
     }
     let sees = |who: Who| match who {
         Anonymous => 401,
         AnotherPatient | AnotherDoctor => 404,
         _ => 200,
     };
-    check(&cast, "/api/visits/get", &visit, sees).await;
+    check(&cast, Endpoint::Get(visit), sees).await;
 
     // Links: start for the assigned doctor and admins, join also for the patient.
-    check(&cast, "/api/visits/start", &visit, |who| match who {
+    check(&cast, Endpoint::Start(visit), |who| match who {
         TheDoctor | Admin => 200,
         ThePatient | Receptionist => 403,
         other => sees(other),
     })
     .await;
-    check(&cast, "/api/visits/join", &visit, |who| match who {
+    check(&cast, Endpoint::Join(visit), |who| match who {
         ThePatient | TheDoctor | Admin => 200,
         Receptionist => 403,
         other => sees(other),
     })
     .await;
     // Retry: only a failed meeting can be retried (409), and only by its hosts.
-    check(&cast, "/api/visits/retry", &visit, |who| match who {
+    check(&cast, Endpoint::Retry(visit), |who| match who {
         TheDoctor | Admin => 409,
         ThePatient | Receptionist => 403,
         other => sees(other),
@@ -154,8 +205,10 @@ async fn every_visit_function_answers_each_caller_as_it_should() {
     .await;
     check(
         &cast,
-        "/api/visits/change-doctor",
-        &[("id", id.as_str()), ("doctor_id", &c.doctor_id.to_string())],
+        Endpoint::ChangeDoctor {
+            id: visit,
+            doctor_id: c.doctor_id,
+        },
         |who| match who {
             Receptionist | Admin => 200,
             ThePatient | TheDoctor => 403,
@@ -166,23 +219,22 @@ async fn every_visit_function_answers_each_caller_as_it_should() {
     let new_time = local_in(10, "Europe/Berlin");
     check(
         &cast,
-        "/api/visits/reschedule",
-        &[
-            ("id", id.as_str()),
-            ("start", new_time.as_str()),
-            ("zone", "Europe/Berlin"),
-            ("duration", "30"),
-        ],
+        Endpoint::Reschedule {
+            id: visit,
+            start: &new_time,
+            zone: "Europe/Berlin",
+            duration: 30,
+        },
         sees,
     )
     .await;
-    check(&cast, "/api/admin/audit", &[], |who| match who {
+    check(&cast, Endpoint::Audit, |who| match who {
         Anonymous => 401,
         Admin => 200,
         _ => 403,
     })
     .await;
-    check(&cast, "/api/visits/options", &[], |who| match who {
+    check(&cast, Endpoint::Options, |who| match who {
         Anonymous => 401,
         _ => 200,
     })
@@ -190,17 +242,12 @@ async fn every_visit_function_answers_each_caller_as_it_should() {
 
     // The calendar file follows the same visibility.
     for who in EVERYONE {
-        let response = cast
-            .client(who)
-            .get(c.app.url(&format!("/api/visits/{id}/calendar.ics")))
-            .send()
-            .await
-            .unwrap();
+        let response = c.app.visit_calendar(cast.client(who), &id).await;
         assert_eq!(response.status().as_u16(), sees(who), "{who:?} calendar");
     }
 
     // Cancelling: refused callers first, then each allowed caller cancels a visit of its own.
-    check(&cast, "/api/visits/cancel", &visit, |who| match who {
+    check(&cast, Endpoint::Cancel(visit), |who| match who {
         Anonymous => 401,
         AnotherPatient | AnotherDoctor => 404,
         // The first allowed caller cancels; the visit then stays cancelled for the rest.
@@ -210,10 +257,7 @@ async fn every_visit_function_answers_each_caller_as_it_should() {
     .await;
     for who in [TheDoctor, Receptionist, Admin] {
         let other = c.book_in(300).await;
-        let response = c
-            .app
-            .call(cast.client(who), "/api/visits/cancel", &[("id", &other)])
-            .await;
+        let response = c.app.cancel_visit(cast.client(who), &other).await;
         assert_eq!(response.status(), 200, "{who:?} cancels");
     }
 }
@@ -345,9 +389,8 @@ async fn booking_is_limited_to_ones_own_visits_and_patients() {
     assert_eq!(wrong_role.json::<Value>().await.unwrap()["field"], "doctor");
     let bad_length = c
         .app
-        .call(
+        .book_visit(
             &c.admin,
-            "/api/visits/book",
             &[
                 ("doctor_id", &c.doctor_id.to_string()),
                 ("patient_id", &c.patient_id.to_string()),
@@ -358,10 +401,7 @@ async fn booking_is_limited_to_ones_own_visits_and_patients() {
         )
         .await;
     assert_eq!(bad_length.status(), 400);
-    let garbage = c
-        .app
-        .call(&c.admin, "/api/visits/book", &[("doctor_id", "x")])
-        .await;
+    let garbage = c.app.book_visit(&c.admin, &[("doctor_id", "x")]).await;
     assert_eq!(garbage.status(), 400);
 }
 
@@ -383,18 +423,23 @@ async fn guessed_and_sequential_ids_are_not_found() {
     near.push(if last == 'a' { 'b' } else { 'a' });
     guesses.push(near);
     for guess in &guesses {
-        for endpoint in ["/api/visits/get", "/api/visits/start", "/api/visits/join"] {
-            let response = c.app.call(&c.admin, endpoint, &[("id", guess)]).await;
-            assert_eq!(response.status(), 404, "{endpoint} {guess}");
+        for endpoint in [
+            Endpoint::Get(guess),
+            Endpoint::Start(guess),
+            Endpoint::Join(guess),
+        ] {
+            let response = endpoint.send(&c.app, &c.admin).await;
+            assert_eq!(response.status(), 404, "{endpoint:?}");
         }
     }
     // Another patient holding the real id learns nothing from it.
-    for endpoint in ["/api/visits/get", "/api/visits/join", "/api/visits/cancel"] {
-        let response = c
-            .app
-            .call(&cast.other_patient, endpoint, &[("id", &real)])
-            .await;
-        assert_eq!(response.status(), 404, "{endpoint}");
+    for endpoint in [
+        Endpoint::Get(&real),
+        Endpoint::Join(&real),
+        Endpoint::Cancel(&real),
+    ] {
+        let response = endpoint.send(&c.app, &cast.other_patient).await;
+        assert_eq!(response.status(), 404, "{endpoint:?}");
     }
     assert_eq!(
         cast.c.visit(&c.patient, &real).await["cancelled"],
@@ -413,10 +458,7 @@ async fn the_join_window_opens_15_minutes_before_and_closes_at_the_end() {
         Duration::from_secs(20),
     )
     .await;
-    let early = c
-        .app
-        .call(&c.patient, "/api/visits/join", &[("id", &later)])
-        .await;
+    let early = c.app.join_meeting(&c.patient, &later).await;
     assert_eq!(early.status(), 409);
     let body = early.text().await.unwrap();
     assert!(body.contains("opens 15 minutes before"), "{body}");
@@ -428,9 +470,8 @@ async fn the_join_window_opens_15_minutes_before_and_closes_at_the_end() {
     // Booked 20 minutes ago for 10 minutes: over.
     let response = c
         .app
-        .call(
+        .book_visit(
             &c.receptionist,
-            "/api/visits/book",
             &[
                 ("doctor_id", &c.doctor_id.to_string()),
                 ("patient_id", &c.patient_id.to_string()),
@@ -451,10 +492,7 @@ async fn the_join_window_opens_15_minutes_before_and_closes_at_the_end() {
         Duration::from_secs(20),
     )
     .await;
-    let ended = c
-        .app
-        .call(&c.patient, "/api/visits/join", &[("id", &past)])
-        .await;
+    let ended = c.app.join_meeting(&c.patient, &past).await;
     assert_eq!(ended.status(), 409);
     assert!(ended.text().await.unwrap().contains("ended"));
 }

@@ -2,237 +2,13 @@
 //! one meeting with the settings we ask for, time zones and DST, reschedule/cancel/change of
 //! doctor reaching Zoom, faults, lost responses, a killed process, and who may see what.
 
+use crate::fixtures::*;
 use crate::helpers::*;
 use crate::sim::{connect_doctor, Sim};
-use chrono::{Duration as Span, Utc};
 use futures::stream::{self, StreamExt};
-use reqwest::Client;
 use serde_json::{json, Value};
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
-
-/// Fast retry settings so fault tests finish in seconds; the lease still outlives every
-/// request (4 × 2 s + 7 s).
-const FAST_JOBS: [(&str, &str); 3] = [
-    ("ZOOM_REQUEST_TIMEOUT_SECS", "2"),
-    ("MEETING_JOB_LEASE_SECS", "15"),
-    ("MEETING_RETRY_MAX_SECS", "2"),
-];
-
-pub struct Clinic {
-    pub sim: Sim,
-    pub app: TestApp,
-    pub admin: Client,
-    pub receptionist: Client,
-    pub doctor: Client,
-    pub patient: Client,
-    pub doctor_id: i64,
-    pub patient_id: i64,
-}
-
-fn app_env(sim: &Sim, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = sim
-        .env()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-    for (k, v) in FAST_JOBS.iter().chain(extra.iter()) {
-        env.push(((*k).to_owned(), (*v).to_owned()));
-    }
-    env
-}
-
-fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
-    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
-}
-
-/// The demo clinic with the demo doctor's Zoom connected through the simulator.
-pub async fn clinic(extra: &[(&str, &str)]) -> Clinic {
-    let sim = Sim::start();
-    sim.allow_bursts().await;
-    let env = app_env(&sim, extra);
-    let app = spawn_app_with(&pairs(&env)).await;
-    let admin = app.logged_in(ADMIN).await;
-    let receptionist = app.logged_in(RECEPTIONIST).await;
-    let doctor = app.logged_in(DOCTOR).await;
-    let patient = app.logged_in(PATIENT).await;
-    connect_doctor(&app, &sim, &doctor).await;
-    let doctor_id = user_id(&app, &admin, DOCTOR.0).await;
-    let patient_id = user_id(&app, &admin, PATIENT.0).await;
-    Clinic {
-        sim,
-        app,
-        admin,
-        receptionist,
-        doctor,
-        patient,
-        doctor_id,
-        patient_id,
-    }
-}
-
-pub async fn user_id(app: &TestApp, admin: &Client, email: &str) -> i64 {
-    let users: Value = app
-        .call(admin, "/api/admin/users/list", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
-    users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["email"] == email)
-        .unwrap_or_else(|| panic!("no user {email}"))["id"]
-        .as_i64()
-        .unwrap()
-}
-
-pub async fn create_user(
-    app: &TestApp,
-    admin: &Client,
-    email: &str,
-    role: &str,
-    zone: &str,
-) -> (i64, Client) {
-    let password = format!("{role} password for tests");
-    let mut form = vec![
-        ("email", email),
-        ("role", role),
-        ("password", password.as_str()),
-        ("time_zone", zone),
-    ];
-    if role == "doctor" {
-        form.push(("display_name", "Dr Second Opinion"));
-    }
-    let response = app.call(admin, "/api/admin/users/create", &form).await;
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-    let id = response.json::<Value>().await.unwrap()["id"]
-        .as_i64()
-        .unwrap();
-    let client = app.logged_in((email, &password)).await;
-    (id, client)
-}
-
-/// A wall-clock time `minutes` from now in `zone`, as a datetime-local input sends it.
-pub fn local_in(minutes: i64, zone: &str) -> String {
-    let tz: chrono_tz::Tz = zone.parse().unwrap();
-    (Utc::now() + Span::minutes(minutes))
-        .with_timezone(&tz)
-        .format("%Y-%m-%dT%H:%M")
-        .to_string()
-}
-
-pub async fn book(
-    app: &TestApp,
-    client: &Client,
-    doctor_id: i64,
-    patient_id: Option<i64>,
-    start: &str,
-    zone: &str,
-) -> reqwest::Response {
-    let doctor = doctor_id.to_string();
-    let patient = patient_id.map(|p| p.to_string());
-    let mut form = vec![
-        ("doctor_id", doctor.as_str()),
-        ("start", start),
-        ("zone", zone),
-        ("duration", "30"),
-    ];
-    if let Some(patient) = &patient {
-        form.push(("patient_id", patient.as_str()));
-    }
-    app.call(client, "/api/visits/book", &form).await
-}
-
-impl Clinic {
-    /// Books a 30-minute visit for the demo patient with the demo doctor, as reception.
-    pub async fn book_in(&self, minutes: i64) -> String {
-        let response = book(
-            &self.app,
-            &self.receptionist,
-            self.doctor_id,
-            Some(self.patient_id),
-            &local_in(minutes, "Europe/Berlin"),
-            "Europe/Berlin",
-        )
-        .await;
-        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
-        response.json::<Value>().await.unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    pub async fn visit(&self, client: &Client, id: &str) -> Value {
-        let response = self
-            .app
-            .call(client, "/api/visits/get", &[("id", id)])
-            .await;
-        assert_eq!(response.status(), 200);
-        response.json().await.unwrap()
-    }
-
-    /// Waits until every listed visit's meeting is in `state`.
-    pub async fn wait_for_state(&self, ids: &[String], state: &str, within: Duration) {
-        let started = Instant::now();
-        loop {
-            let list: Value = self
-                .app
-                .call(&self.admin, "/api/visits/list", &[])
-                .await
-                .json()
-                .await
-                .unwrap();
-            let states: Vec<(String, String)> = list
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|v| ids.iter().any(|id| v["id"] == id.as_str()))
-                .map(|v| {
-                    (
-                        v["meeting"]["state"].as_str().unwrap().to_owned(),
-                        v["meeting"]["reason"].to_string(),
-                    )
-                })
-                .collect();
-            let done = states.iter().filter(|(s, _)| s == state).count();
-            if done == ids.len() {
-                return;
-            }
-            if started.elapsed() > within {
-                let stuck: Vec<_> = states.iter().filter(|(s, _)| s != state).take(5).collect();
-                panic!(
-                    "{done}/{} visits reached {state} in {within:?}; e.g. {stuck:?}\n{}",
-                    ids.len(),
-                    tail(&self.app.logs(), 40)
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-}
-
-fn tail(logs: &str, n: usize) -> String {
-    let lines: Vec<&str> = logs.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-/// Meetings the simulator holds and has not deleted.
-pub async fn live_meetings(sim: &Sim) -> Vec<Value> {
-    let all: Value = reqwest::get(format!("{}/_sim/meetings", sim.url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    all.as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["deleted"] == false)
-        .cloned()
-        .collect()
-}
+use std::time::Duration;
 
 /// Every live meeting carries a different marker: no appointment got two.
 fn assert_no_duplicates(meetings: &[Value]) {
@@ -292,16 +68,13 @@ async fn start_fetches_a_fresh_link_each_time_and_is_audited() {
     let id = c.book_in(5).await;
     c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(20))
         .await;
-    let first = c
-        .app
-        .call(&c.doctor, "/api/visits/start", &[("id", &id)])
-        .await;
+    let first = c.app.start_meeting(&c.doctor, &id).await;
     assert_eq!(first.status(), 200);
     assert_eq!(first.headers()["cache-control"], "no-store");
     let first: Value = first.json().await.unwrap();
     let second: Value = c
         .app
-        .call(&c.doctor, "/api/visits/start", &[("id", &id)])
+        .start_meeting(&c.doctor, &id)
         .await
         .json()
         .await
@@ -315,10 +88,7 @@ async fn start_fetches_a_fresh_link_each_time_and_is_audited() {
     let page = reqwest::get(first).await.unwrap();
     assert_eq!(page.status(), 200, "the simulator's start page opens");
 
-    let joined = c
-        .app
-        .call(&c.patient, "/api/visits/join", &[("id", &id)])
-        .await;
+    let joined = c.app.join_meeting(&c.patient, &id).await;
     assert_eq!(joined.status(), 200);
     let join_url = joined.json::<Value>().await.unwrap()["url"]
         .as_str()
@@ -326,20 +96,11 @@ async fn start_fetches_a_fresh_link_each_time_and_is_audited() {
         .to_owned();
     assert!(join_url.contains("/j/") && join_url.contains("pwd="));
 
-    let refused = c
-        .app
-        .call(&c.patient, "/api/visits/start", &[("id", &id)])
-        .await;
+    let refused = c.app.start_meeting(&c.patient, &id).await;
     assert_eq!(refused.status(), 403);
 
-    let audit: Value = c
-        .app
-        .call(&c.admin, "/api/admin/audit", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let entries: Vec<(String, String, String)> = audit
+    let audit: Value = c.app.audit_log(&c.admin, &[]).await.json().await.unwrap();
+    let entries: Vec<(String, String, String)> = audit["entries"]
         .as_array()
         .unwrap()
         .iter()
@@ -399,16 +160,7 @@ async fn each_side_sees_its_own_local_time_and_zoom_gets_the_exact_instant_acros
     // Rescheduled past Berlin's change: 15:00 CEST is 13:00 UTC, 09:00 in New York.
     let moved = c
         .app
-        .call(
-            &c.patient,
-            "/api/visits/reschedule",
-            &[
-                ("id", &id),
-                ("start", "2027-03-29T15:00"),
-                ("zone", "Europe/Berlin"),
-                ("duration", "45"),
-            ],
-        )
+        .reschedule_visit(&c.patient, &id, "2027-03-29T15:00", "Europe/Berlin", 45)
         .await;
     assert_eq!(moved.status(), 200, "{}", moved.text().await.unwrap());
     c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(20))
@@ -431,15 +183,12 @@ async fn each_side_sees_its_own_local_time_and_zoom_gets_the_exact_instant_acros
     // A time the clocks skip is refused with the reason, and nothing changes.
     let skipped = c
         .app
-        .call(
+        .reschedule_visit(
             &c.receptionist,
-            "/api/visits/reschedule",
-            &[
-                ("id", &id),
-                ("start", "2027-03-28T02:30"),
-                ("zone", "Europe/Berlin"),
-                ("duration", "30"),
-            ],
+            &id,
+            "2027-03-28T02:30",
+            "Europe/Berlin",
+            30,
         )
         .await;
     assert_eq!(skipped.status(), 400);
@@ -451,12 +200,7 @@ async fn each_side_sees_its_own_local_time_and_zoom_gets_the_exact_instant_acros
         .contains("daylight saving"));
 
     // The calendar file carries the exact instant and links to the app, not to Zoom.
-    let ics = c
-        .patient
-        .get(c.app.url(&format!("/api/visits/{id}/calendar.ics")))
-        .send()
-        .await
-        .unwrap();
+    let ics = c.app.visit_calendar(&c.patient, &id).await;
     assert_eq!(ics.status(), 200);
     assert!(ics.headers()["content-type"]
         .to_str()
@@ -486,14 +230,7 @@ async fn cancel_and_change_of_doctor_reach_zoom() {
         .await;
     let original = live_meetings(&c.sim).await[0]["id"].clone();
 
-    let changed = c
-        .app
-        .call(
-            &c.receptionist,
-            "/api/visits/change-doctor",
-            &[("id", &id), ("doctor_id", &second_id.to_string())],
-        )
-        .await;
+    let changed = c.app.change_doctor(&c.receptionist, &id, second_id).await;
     assert_eq!(changed.status(), 200, "{}", changed.text().await.unwrap());
     c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(20))
         .await;
@@ -509,17 +246,11 @@ async fn cancel_and_change_of_doctor_reach_zoom() {
         .contains("Dr Second Opinion"));
     assert_eq!(c.sim.counter("meetings_deleted").await, 1);
     // The first doctor no longer sees the visit; the second one may start it.
-    let gone = c
-        .app
-        .call(&c.doctor, "/api/visits/get", &[("id", &id)])
-        .await;
+    let gone = c.app.get_visit(&c.doctor, &id).await;
     assert_eq!(gone.status(), 404);
     assert_eq!(c.visit(&second, &id).await["can_start"], true);
 
-    let cancelled = c
-        .app
-        .call(&c.patient, "/api/visits/cancel", &[("id", &id)])
-        .await;
+    let cancelled = c.app.cancel_visit(&c.patient, &id).await;
     assert_eq!(cancelled.status(), 200);
     c.wait_for_state(
         std::slice::from_ref(&id),
@@ -529,15 +260,9 @@ async fn cancel_and_change_of_doctor_reach_zoom() {
     .await;
     assert!(live_meetings(&c.sim).await.is_empty());
     assert_eq!(c.sim.counter("meetings_deleted").await, 2);
-    let again = c
-        .app
-        .call(&c.patient, "/api/visits/cancel", &[("id", &id)])
-        .await;
+    let again = c.app.cancel_visit(&c.patient, &id).await;
     assert_eq!(again.status(), 409, "a cancelled visit stays cancelled");
-    let start = c
-        .app
-        .call(&second, "/api/visits/start", &[("id", &id)])
-        .await;
+    let start = c.app.start_meeting(&second, &id).await;
     assert_eq!(start.status(), 409);
 }
 
@@ -570,7 +295,7 @@ async fn a_visit_is_saved_while_zoom_is_down_and_failures_show_their_reason() {
 
     // A doctor who disconnects Zoom: the next visit fails with the reason, and once Zoom is
     // connected again a retry by the doctor creates its meeting.
-    let disconnected = c.app.call(&c.doctor, "/api/zoom/disconnect", &[]).await;
+    let disconnected = c.app.zoom_disconnect(&c.doctor).await;
     assert_eq!(disconnected.status(), 200);
     let second = c.book_in(90).await;
     c.wait_for_state(
@@ -585,16 +310,10 @@ async fn a_visit_is_saved_while_zoom_is_down_and_failures_show_their_reason() {
         .unwrap()
         .contains("Connect Zoom"));
     assert_eq!(failed["can_retry"], true);
-    let refused = c
-        .app
-        .call(&c.receptionist, "/api/visits/retry", &[("id", &second)])
-        .await;
+    let refused = c.app.retry_meeting(&c.receptionist, &second).await;
     assert_eq!(refused.status(), 403);
     connect_doctor(&c.app, &c.sim, &c.doctor).await;
-    let retried = c
-        .app
-        .call(&c.doctor, "/api/visits/retry", &[("id", &second)])
-        .await;
+    let retried = c.app.retry_meeting(&c.doctor, &second).await;
     assert_eq!(retried.status(), 200);
     c.wait_for_state(
         std::slice::from_ref(&second),
@@ -706,15 +425,12 @@ async fn a_meeting_the_doctor_deleted_in_zoom_is_created_again_on_the_next_chang
     assert_eq!(deleted.status(), 204);
     let moved = c
         .app
-        .call(
+        .reschedule_visit(
             &c.receptionist,
-            "/api/visits/reschedule",
-            &[
-                ("id", &id),
-                ("start", &local_in(150, "Europe/Berlin")),
-                ("zone", "Europe/Berlin"),
-                ("duration", "30"),
-            ],
+            &id,
+            &local_in(150, "Europe/Berlin"),
+            "Europe/Berlin",
+            30,
         )
         .await;
     assert_eq!(moved.status(), 200);
@@ -731,12 +447,9 @@ async fn a_cancellation_zoom_could_not_carry_out_is_retried_until_the_meeting_is
     let id = c.book_in(120).await;
     c.wait_for_state(std::slice::from_ref(&id), "ready", Duration::from_secs(20))
         .await;
-    let disconnected = c.app.call(&c.doctor, "/api/zoom/disconnect", &[]).await;
+    let disconnected = c.app.zoom_disconnect(&c.doctor).await;
     assert_eq!(disconnected.status(), 200);
-    let cancelled = c
-        .app
-        .call(&c.receptionist, "/api/visits/cancel", &[("id", &id)])
-        .await;
+    let cancelled = c.app.cancel_visit(&c.receptionist, &id).await;
     assert_eq!(cancelled.status(), 200);
     c.wait_for_state(std::slice::from_ref(&id), "failed", Duration::from_secs(20))
         .await;
@@ -745,10 +458,7 @@ async fn a_cancellation_zoom_could_not_carry_out_is_retried_until_the_meeting_is
     assert_eq!(failed["can_retry"], true);
     assert_eq!(failed["can_join"], false);
     connect_doctor(&c.app, &c.sim, &c.doctor).await;
-    let retried = c
-        .app
-        .call(&c.doctor, "/api/visits/retry", &[("id", &id)])
-        .await;
+    let retried = c.app.retry_meeting(&c.doctor, &id).await;
     assert_eq!(retried.status(), 200);
     c.wait_for_state(
         std::slice::from_ref(&id),

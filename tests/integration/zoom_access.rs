@@ -1,7 +1,9 @@
 //! Who may use the Zoom settings and connection endpoints, and that secrets go in but never
 //! come out. These need no Zoom: Zoom's base URLs point at a closed port.
 
+use crate::fixtures::user_id;
 use crate::helpers::*;
+use reqwest::{Client, Response};
 use serde_json::Value;
 
 const CLOSED: [(&str, &str); 2] = [
@@ -17,30 +19,44 @@ fn only(caller: Caller, allowed: Caller, ok: u16) -> u16 {
     }
 }
 
-async fn doctor_id(app: &TestApp) -> String {
-    let admin = app.logged_in(ADMIN).await;
-    let users: Value = app
-        .call(&admin, "/api/admin/users/list", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
-    users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["email"] == DOCTOR.0)
-        .unwrap()["id"]
-        .to_string()
+/// The Zoom server functions, with the form each is called with.
+#[derive(Debug)]
+enum Endpoint<'a> {
+    Settings,
+    SaveSettings(Vec<(&'a str, &'a str)>),
+    /// A `PUT`.
+    TestConnection,
+    MapDoctor {
+        doctor_id: i64,
+        zoom_user: &'a str,
+    },
+    Status,
+    Check,
+    Disconnect,
 }
 
-/// Method, endpoint, form, and the status this caller must get.
-type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, u16);
+impl Endpoint<'_> {
+    async fn send(&self, app: &TestApp, client: &Client) -> Response {
+        match self {
+            Endpoint::Settings => app.zoom_settings(client).await,
+            Endpoint::SaveSettings(form) => app.save_zoom_settings(client, form).await,
+            Endpoint::TestConnection => app.test_zoom_connection(client).await,
+            Endpoint::MapDoctor {
+                doctor_id,
+                zoom_user,
+            } => app.map_doctor(client, *doctor_id, zoom_user).await,
+            Endpoint::Status => app.zoom_status(client).await,
+            Endpoint::Check => app.zoom_check(client).await,
+            Endpoint::Disconnect => app.zoom_disconnect(client).await,
+        }
+    }
+}
 
 #[tokio::test]
 async fn zoom_server_functions_answer_each_role_as_documented() {
     let app = spawn_app_with(&CLOSED).await;
-    let doctor = doctor_id(&app).await;
+    let admin = app.logged_in(ADMIN).await;
+    let doctor = user_id(&app, &admin, DOCTOR.0).await;
     for caller in [
         Caller::Anonymous,
         Caller::Patient,
@@ -49,80 +65,42 @@ async fn zoom_server_functions_answer_each_role_as_documented() {
         Caller::Admin,
     ] {
         let client = app.client_for(caller).await;
-        let cases: Vec<Case> = vec![
+        let cases = vec![
+            (Endpoint::Settings, only(caller, Caller::Admin, 200)),
             (
-                "POST",
-                "/api/admin/zoom/settings",
-                vec![],
-                only(caller, Caller::Admin, 200),
-            ),
-            (
-                "POST",
-                "/api/admin/zoom/settings/save",
-                vec![
+                Endpoint::SaveSettings(vec![
                     ("mode", "user_oauth"),
                     ("client_id", "demo-oauth-client"),
                     ("client_secret", "demo-oauth-secret"),
-                ],
+                ]),
                 only(caller, Caller::Admin, 200),
             ),
+            (Endpoint::TestConnection, only(caller, Caller::Admin, 200)),
             (
-                "PUT",
-                "/api/admin/zoom/test-connection",
-                vec![],
+                Endpoint::MapDoctor {
+                    doctor_id: doctor,
+                    zoom_user: "doctor@demo.clinic",
+                },
                 only(caller, Caller::Admin, 200),
             ),
-            (
-                "POST",
-                "/api/admin/zoom/map-doctor",
-                vec![("doctor_id", &doctor), ("zoom_user", "doctor@demo.clinic")],
-                only(caller, Caller::Admin, 200),
-            ),
-            (
-                "POST",
-                "/api/zoom/status",
-                vec![],
-                only(caller, Caller::Doctor, 200),
-            ),
+            (Endpoint::Status, only(caller, Caller::Doctor, 200)),
             // Not connected yet: 409 proves the role check let the doctor through.
-            (
-                "POST",
-                "/api/zoom/check",
-                vec![],
-                only(caller, Caller::Doctor, 409),
-            ),
-            (
-                "POST",
-                "/api/zoom/disconnect",
-                vec![],
-                only(caller, Caller::Doctor, 200),
-            ),
+            (Endpoint::Check, only(caller, Caller::Doctor, 409)),
+            (Endpoint::Disconnect, only(caller, Caller::Doctor, 200)),
         ];
-        for (method, endpoint, form, expected) in cases {
-            let request = match method {
-                "PUT" => client.put(app.url(endpoint)),
-                _ => client.post(app.url(endpoint)),
-            };
-            let response = request.form(&form).send().await.unwrap();
+        for (endpoint, expected) in cases {
+            let response = endpoint.send(&app, &client).await;
             let status = response.status().as_u16();
             let body = response.text().await.unwrap();
-            assert_eq!(status, expected, "{caller:?} {method} {endpoint}: {body}");
+            assert_eq!(status, expected, "{caller:?} {endpoint:?}: {body}");
         }
-        let authorize = client
-            .get(app.url("/api/zoom/authorize"))
-            .send()
-            .await
-            .unwrap();
+        let authorize = app.zoom_authorize(&client).await;
         assert_eq!(
             authorize.status().as_u16(),
             only(caller, Caller::Doctor, 303),
             "{caller:?} authorize"
         );
-        let callback = client
-            .get(app.url("/api/zoom/callback?code=x&state=y"))
-            .send()
-            .await
-            .unwrap();
+        let callback = app.zoom_callback(&client, "code=x&state=y").await;
         assert_eq!(
             callback.status().as_u16(),
             only(caller, Caller::Doctor, 400),
@@ -139,11 +117,7 @@ async fn test_connection_is_a_put_and_says_when_zoom_is_unreachable() {
         .call(&admin, "/api/admin/zoom/test-connection", &[])
         .await;
     assert!(!as_post.status().is_success());
-    let response = admin
-        .put(app.url("/api/admin/zoom/test-connection"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.test_zoom_connection(&admin).await;
     assert_eq!(response.status(), 200);
     let outcome: Value = response.json().await.unwrap();
     assert_eq!(outcome["outcome"], "unreachable", "{outcome}");
@@ -153,11 +127,7 @@ async fn test_connection_is_a_put_and_says_when_zoom_is_unreachable() {
 async fn the_authorize_url_carries_state_and_an_s256_challenge() {
     let app = spawn_app_with(&CLOSED).await;
     let doctor = app.logged_in(DOCTOR).await;
-    let first = doctor
-        .get(app.url("/api/zoom/authorize"))
-        .send()
-        .await
-        .unwrap();
+    let first = app.zoom_authorize(&doctor).await;
     assert_eq!(first.status(), 303);
     assert_eq!(first.headers()["cache-control"], "no-store");
     let location = first.headers()["location"].to_str().unwrap().to_owned();
@@ -173,11 +143,7 @@ async fn the_authorize_url_carries_state_and_an_s256_challenge() {
     let challenge = query_value(&location, "code_challenge").unwrap();
     assert_eq!(state.len(), 43);
     assert_eq!(challenge.len(), 43);
-    let second = doctor
-        .get(app.url("/api/zoom/authorize"))
-        .send()
-        .await
-        .unwrap();
+    let second = app.zoom_authorize(&doctor).await;
     let second_state =
         query_value(second.headers()["location"].to_str().unwrap(), "state").unwrap();
     assert_ne!(state, second_state, "every attempt gets its own state");
@@ -187,12 +153,7 @@ async fn the_authorize_url_carries_state_and_an_s256_challenge() {
 async fn a_tampered_or_missing_state_is_refused() {
     let app = spawn_app_with(&CLOSED).await;
     let doctor = app.logged_in(DOCTOR).await;
-    let location = doctor
-        .get(app.url("/api/zoom/authorize"))
-        .send()
-        .await
-        .unwrap()
-        .headers()["location"]
+    let location = app.zoom_authorize(&doctor).await.headers()["location"]
         .to_str()
         .unwrap()
         .to_owned();
@@ -204,11 +165,7 @@ async fn a_tampered_or_missing_state_is_refused() {
         "code=abc".to_owned(),
         "code=abc&state=".to_owned(),
     ] {
-        let response = doctor
-            .get(app.url(&format!("/api/zoom/callback?{query}")))
-            .send()
-            .await
-            .unwrap();
+        let response = app.zoom_callback(&doctor, &query).await;
         assert_eq!(response.status(), 400, "{query}");
         assert!(response
             .text()
@@ -216,12 +173,7 @@ async fn a_tampered_or_missing_state_is_refused() {
             .unwrap()
             .contains("invalid, expired or was already used"));
     }
-    let status: Value = app
-        .call(&doctor, "/api/zoom/status", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let status: Value = app.zoom_status(&doctor).await.json().await.unwrap();
     assert_eq!(status["connection"]["state"], "not_connected");
 }
 
@@ -229,30 +181,21 @@ async fn a_tampered_or_missing_state_is_refused() {
 async fn a_state_from_another_session_is_refused() {
     let app = spawn_app_with(&CLOSED).await;
     let victim = app.logged_in(DOCTOR).await;
-    let location = victim
-        .get(app.url("/api/zoom/authorize"))
-        .send()
-        .await
-        .unwrap()
-        .headers()["location"]
+    let location = app.zoom_authorize(&victim).await.headers()["location"]
         .to_str()
         .unwrap()
         .to_owned();
     let state = query_value(&location, "state").unwrap();
     // The same doctor in another browser: the state is bound to the session that asked.
     let other_browser = app.logged_in(DOCTOR).await;
-    let response = other_browser
-        .get(app.url(&format!("/api/zoom/callback?code=abc&state={state}")))
-        .send()
-        .await
-        .unwrap();
+    let response = app
+        .zoom_callback(&other_browser, &format!("code=abc&state={state}"))
+        .await;
     assert_eq!(response.status(), 400);
     // And it is spent: not even the right session can use it now.
-    let replay = victim
-        .get(app.url(&format!("/api/zoom/callback?code=abc&state={state}")))
-        .send()
-        .await
-        .unwrap();
+    let replay = app
+        .zoom_callback(&victim, &format!("code=abc&state={state}"))
+        .await;
     assert_eq!(replay.status(), 400);
 }
 
@@ -262,9 +205,8 @@ async fn client_secrets_are_write_only_and_never_stored_or_logged_in_plaintext()
     let admin = app.logged_in(ADMIN).await;
     let secret = "Pl4intext-Client-Secret-Value";
     let saved = app
-        .call(
+        .save_zoom_settings(
             &admin,
-            "/api/admin/zoom/settings/save",
             &[
                 ("mode", "server_to_server"),
                 ("client_id", "s2s-client"),
@@ -274,12 +216,7 @@ async fn client_secrets_are_write_only_and_never_stored_or_logged_in_plaintext()
         )
         .await;
     assert_eq!(saved.status(), 200, "{}", saved.text().await.unwrap());
-    let view = app
-        .call(&admin, "/api/admin/zoom/settings", &[])
-        .await
-        .text()
-        .await
-        .unwrap();
+    let view = app.zoom_settings(&admin).await.text().await.unwrap();
     assert!(!view.contains(secret));
     let parsed: Value = serde_json::from_str(&view).unwrap();
     assert_eq!(parsed["mode"], "server_to_server");
@@ -296,9 +233,8 @@ async fn client_secrets_are_write_only_and_never_stored_or_logged_in_plaintext()
     assert!(!page.contains(secret));
     // Saving again without a secret keeps the stored one.
     let kept = app
-        .call(
+        .save_zoom_settings(
             &admin,
-            "/api/admin/zoom/settings/save",
             &[
                 ("mode", "server_to_server"),
                 ("client_id", "s2s-client"),
@@ -322,9 +258,8 @@ async fn zoom_settings_input_is_validated_by_field() {
     let app = spawn_app_with(&CLOSED).await;
     let admin = app.logged_in(ADMIN).await;
     let no_account = app
-        .call(
+        .save_zoom_settings(
             &admin,
-            "/api/admin/zoom/settings/save",
             &[
                 ("mode", "server_to_server"),
                 ("client_id", "c"),
@@ -338,17 +273,15 @@ async fn zoom_settings_input_is_validated_by_field() {
         "account_id"
     );
     let bad_mode = app
-        .call(
+        .save_zoom_settings(
             &admin,
-            "/api/admin/zoom/settings/save",
             &[("mode", "jwt"), ("client_id", "c"), ("client_secret", "s")],
         )
         .await;
     assert_eq!(bad_mode.json::<Value>().await.unwrap()["field"], "mode");
     let spaced = app
-        .call(
+        .save_zoom_settings(
             &admin,
-            "/api/admin/zoom/settings/save",
             &[
                 ("mode", "user_oauth"),
                 ("client_id", "a b"),
@@ -357,12 +290,6 @@ async fn zoom_settings_input_is_validated_by_field() {
         )
         .await;
     assert_eq!(spaced.json::<Value>().await.unwrap()["field"], "client_id");
-    let unknown_doctor = app
-        .call(
-            &admin,
-            "/api/admin/zoom/map-doctor",
-            &[("doctor_id", "999999"), ("zoom_user", "x@y.z")],
-        )
-        .await;
+    let unknown_doctor = app.map_doctor(&admin, 999999, "x@y.z").await;
     assert_eq!(unknown_doctor.status(), 404);
 }

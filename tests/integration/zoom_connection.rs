@@ -1,6 +1,7 @@
 //! The doctor's Zoom connection against the simulator: consent, encrypted storage, token
 //! rotation with exactly one refresh in flight, revoked grants, disconnect, Server-to-Server.
 
+use crate::fixtures::user_id;
 use crate::helpers::*;
 use crate::sim::{connect_doctor, Sim};
 use futures::future::join_all;
@@ -15,7 +16,7 @@ async fn app_with(sim: &Sim, extra: &[(&str, &str)]) -> TestApp {
 }
 
 async fn check(app: &TestApp, client: &reqwest::Client) -> (u16, Value) {
-    let response = app.call(client, "/api/zoom/check", &[]).await;
+    let response = app.zoom_check(client).await;
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
@@ -27,12 +28,7 @@ async fn a_doctor_connects_through_the_consent_page_and_tokens_are_stored_sealed
     let doctor = app.logged_in(DOCTOR).await;
     connect_doctor(&app, &sim, &doctor).await;
 
-    let status: Value = app
-        .call(&doctor, "/api/zoom/status", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let status: Value = app.zoom_status(&doctor).await.json().await.unwrap();
     assert_eq!(status["connection"]["state"], "connected", "{status}");
     assert_eq!(status["connection"]["zoom_email"], "doctor@demo.clinic");
     let (code, account) = check(&app, &doctor).await;
@@ -66,27 +62,15 @@ async fn a_replayed_or_expired_callback_is_refused() {
     let app = app_with(&sim, &[("OAUTH_STATE_TTL_SECS", "1")]).await;
     let doctor = app.logged_in(DOCTOR).await;
 
-    let authorize = doctor
-        .get(app.url("/api/zoom/authorize"))
-        .send()
-        .await
-        .unwrap();
+    let authorize = app.zoom_authorize(&doctor).await;
     let back = sim
         .consent(authorize.headers()["location"].to_str().unwrap(), true)
         .await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
     let query = back.split_once('?').unwrap().1.to_owned();
-    let expired = doctor
-        .get(app.url(&format!("/api/zoom/callback?{query}")))
-        .send()
-        .await
-        .unwrap();
+    let expired = app.zoom_callback(&doctor, &query).await;
     assert_eq!(expired.status(), 400, "an expired state is refused");
-    let replayed = doctor
-        .get(app.url(&format!("/api/zoom/callback?{query}")))
-        .send()
-        .await
-        .unwrap();
+    let replayed = app.zoom_callback(&doctor, &query).await;
     assert_eq!(replayed.status(), 400, "and it cannot be used again");
     assert_eq!(
         sim.counter("token_grants").await,
@@ -100,28 +84,15 @@ async fn a_declined_consent_connects_nothing() {
     let sim = Sim::start();
     let app = app_with(&sim, &[]).await;
     let doctor = app.logged_in(DOCTOR).await;
-    let authorize = doctor
-        .get(app.url("/api/zoom/authorize"))
-        .send()
-        .await
-        .unwrap();
+    let authorize = app.zoom_authorize(&doctor).await;
     let back = sim
         .consent(authorize.headers()["location"].to_str().unwrap(), false)
         .await;
     assert!(back.contains("error=access_denied"));
     let query = back.split_once('?').unwrap().1.to_owned();
-    let response = doctor
-        .get(app.url(&format!("/api/zoom/callback?{query}")))
-        .send()
-        .await
-        .unwrap();
+    let response = app.zoom_callback(&doctor, &query).await;
     assert_eq!(response.status(), 400);
-    let status: Value = app
-        .call(&doctor, "/api/zoom/status", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let status: Value = app.zoom_status(&doctor).await.json().await.unwrap();
     assert_eq!(status["connection"]["state"], "not_connected");
 }
 
@@ -130,11 +101,7 @@ async fn a_wrong_pkce_verifier_is_refused_by_the_simulator() {
     let sim = Sim::start();
     let app = app_with(&sim, &[]).await;
     let doctor = app.logged_in(DOCTOR).await;
-    let authorize = doctor
-        .get(app.url("/api/zoom/authorize"))
-        .send()
-        .await
-        .unwrap();
+    let authorize = app.zoom_authorize(&doctor).await;
     let back = sim
         .consent(authorize.headers()["location"].to_str().unwrap(), true)
         .await;
@@ -241,7 +208,7 @@ async fn when_zoom_rate_limits_the_caller_gets_429_with_retry_after() {
     connect_doctor(&app, &sim, &doctor).await;
     sim.control("config", json!({ "rate_limit_per_sec": 0 }))
         .await;
-    let response = app.call(&doctor, "/api/zoom/check", &[]).await;
+    let response = app.zoom_check(&doctor).await;
     assert_eq!(response.status(), 429);
     assert!(response.headers().contains_key("retry-after"));
     assert_eq!(
@@ -264,20 +231,10 @@ async fn a_revoked_grant_shows_reconnect_needed_to_the_doctor_and_the_admin() {
         body["message"].as_str().unwrap().contains("reconnect"),
         "{body}"
     );
-    let status: Value = app
-        .call(&doctor, "/api/zoom/status", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let status: Value = app.zoom_status(&doctor).await.json().await.unwrap();
     assert_eq!(status["connection"]["state"], "reconnect_needed");
     let admin = app.logged_in(ADMIN).await;
-    let settings: Value = app
-        .call(&admin, "/api/admin/zoom/settings", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let settings: Value = app.zoom_settings(&admin).await.json().await.unwrap();
     let row = settings["doctors"]
         .as_array()
         .unwrap()
@@ -297,15 +254,10 @@ async fn disconnect_revokes_the_grant_at_zoom_and_deletes_the_tokens() {
     let app = app_with(&sim, &[]).await;
     let doctor = app.logged_in(DOCTOR).await;
     connect_doctor(&app, &sim, &doctor).await;
-    let response = app.call(&doctor, "/api/zoom/disconnect", &[]).await;
+    let response = app.zoom_disconnect(&doctor).await;
     assert_eq!(response.status(), 200);
     assert_eq!(sim.counter("revocations").await, 1);
-    let status: Value = app
-        .call(&doctor, "/api/zoom/status", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
+    let status: Value = app.zoom_status(&doctor).await.json().await.unwrap();
     assert_eq!(status["connection"]["state"], "not_connected");
     assert_eq!(check(&app, &doctor).await.0, 409);
 }
@@ -316,11 +268,8 @@ async fn admin_test_connection_tells_good_and_bad_credentials_apart() {
     let app = app_with(&sim, &[]).await;
     let admin = app.logged_in(ADMIN).await;
     let test = || async {
-        admin
-            .put(app.url("/api/admin/zoom/test-connection"))
-            .send()
+        app.test_zoom_connection(&admin)
             .await
-            .unwrap()
             .json::<Value>()
             .await
             .unwrap()
@@ -330,9 +279,8 @@ async fn admin_test_connection_tells_good_and_bad_credentials_apart() {
     assert_eq!(good["connected_as"], "OAuth app demo-oauth-client");
 
     let wrong = app
-        .call(
+        .save_zoom_settings(
             &admin,
-            "/api/admin/zoom/settings/save",
             &[
                 ("mode", "user_oauth"),
                 ("client_id", "demo-oauth-client"),
@@ -344,9 +292,8 @@ async fn admin_test_connection_tells_good_and_bad_credentials_apart() {
     assert_eq!(test().await["outcome"], "bad_credentials");
 
     let s2s = app
-        .call(
+        .save_zoom_settings(
             &admin,
-            "/api/admin/zoom/settings/save",
             &[
                 ("mode", "server_to_server"),
                 ("client_id", "demo-s2s-client"),
@@ -365,9 +312,8 @@ async fn admin_test_connection_tells_good_and_bad_credentials_apart() {
     sim.control("config", json!({ "account_scopes": "meeting:read:admin" }))
         .await;
     let resaved = app
-        .call(
+        .save_zoom_settings(
             &admin,
-            "/api/admin/zoom/settings/save",
             &[
                 ("mode", "server_to_server"),
                 ("client_id", "demo-s2s-client"),
@@ -426,14 +372,7 @@ async fn rotate_key_reseals_every_secret_under_the_new_key() {
     let doctor = app.logged_in(DOCTOR).await;
     assert_eq!(check(&app, &doctor).await.0, 200);
     let admin = app.logged_in(ADMIN).await;
-    let outcome: Value = admin
-        .put(app.url("/api/admin/zoom/test-connection"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let outcome: Value = app.test_zoom_connection(&admin).await.json().await.unwrap();
     assert_eq!(outcome["outcome"], "connected", "{outcome}");
     assert!(
         !database_contains(&app, "v1.k-old.").await,
@@ -447,9 +386,8 @@ async fn server_to_server_shares_one_account_token_across_doctors_calls() {
     let app = app_with(&sim, &[]).await;
     let admin = app.logged_in(ADMIN).await;
     let saved = app
-        .call(
+        .save_zoom_settings(
             &admin,
-            "/api/admin/zoom/settings/save",
             &[
                 ("mode", "server_to_server"),
                 ("client_id", "demo-s2s-client"),
@@ -459,30 +397,11 @@ async fn server_to_server_shares_one_account_token_across_doctors_calls() {
         )
         .await;
     assert_eq!(saved.status(), 200);
-    let users: Value = app
-        .call(&admin, "/api/admin/users/list", &[])
-        .await
-        .json()
-        .await
-        .unwrap();
-    let doctor_id = users
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["email"] == DOCTOR.0)
-        .unwrap()["id"]
-        .to_string();
+    let doctor_id = user_id(&app, &admin, DOCTOR.0).await;
     let doctor = app.logged_in(DOCTOR).await;
     assert_eq!(check(&app, &doctor).await.0, 409, "no Zoom user mapped yet");
     let mapped = app
-        .call(
-            &admin,
-            "/api/admin/zoom/map-doctor",
-            &[
-                ("doctor_id", &doctor_id),
-                ("zoom_user", "doctor@demo.clinic"),
-            ],
-        )
+        .map_doctor(&admin, doctor_id, "doctor@demo.clinic")
         .await;
     assert_eq!(mapped.status(), 200);
 

@@ -7,13 +7,11 @@ use chrono::{TimeZone, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use telehealth::domain::{Email, NewPassword, Role};
+use telehealth::domain::{Email, NewPassword, Role, ZoomConnectionMode};
 use telehealth::server::config::DatabaseUrl;
-use telehealth::server::crypto::Keyring;
-use telehealth::server::persistence::{Db, NewConnection, NewUser, ZoomMode};
-use telehealth::server::video::zoom::{
-    ZoomProvider, PURPOSE_ACCESS, PURPOSE_CLIENT_SECRET, PURPOSE_REFRESH,
-};
+use telehealth::server::crypto::{Keyring, Purpose};
+use telehealth::server::persistence::{Db, NewConnection, NewUser};
+use telehealth::server::video::zoom::ZoomProvider;
 use telehealth::server::video::{HostId, MeetingSpec, ProviderError, VideoProvider};
 
 struct Fixture {
@@ -45,9 +43,9 @@ async fn fixture(zoom_user: &str) -> Fixture {
     let db = Db::connect(&url).await.unwrap();
     let keyring = Arc::new(Keyring::demo());
     db.save_zoom_settings(
-        ZoomMode::UserOAuth,
+        ZoomConnectionMode::UserOauth,
         "demo-oauth-client",
-        Some(keyring.seal("demo-oauth-secret", PURPOSE_CLIENT_SECRET)),
+        Some(keyring.seal("demo-oauth-secret", Purpose::ZoomClientSecret)),
         None,
         None,
     )
@@ -90,8 +88,14 @@ async fn fixture(zoom_user: &str) -> Fixture {
         user_id: doctor.id,
         zoom_user_id: zoom_user,
         zoom_email: "whoever@demo.clinic",
-        access_token_enc: keyring.seal(tokens["access_token"].as_str().unwrap(), PURPOSE_ACCESS),
-        refresh_token_enc: keyring.seal(tokens["refresh_token"].as_str().unwrap(), PURPOSE_REFRESH),
+        access_token_enc: keyring.seal(
+            tokens["access_token"].as_str().unwrap(),
+            Purpose::ZoomAccessToken,
+        ),
+        refresh_token_enc: keyring.seal(
+            tokens["refresh_token"].as_str().unwrap(),
+            Purpose::ZoomRefreshToken,
+        ),
         access_expires_at: Utc::now().timestamp() + 3600,
         scope: "meeting:write meeting:read user:read",
     })

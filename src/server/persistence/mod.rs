@@ -10,14 +10,13 @@ mod users;
 mod visits;
 mod zoom;
 
-pub use audit::{AuditEntry, NewAuditEntry};
+pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
 pub use sessions::DbSessionStore;
 pub use throttle::ThrottleScope;
 pub use users::{NewUser, UserRecord, UserUpdate};
 pub use visits::{AppointmentRow, JobTicket, MeetingRow, NewAppointment, Person, Visibility};
 pub use zoom::{
-    AccountTokenRow, ConnectionRow, NewConnection, OAuthStateRow, SealedValue, ZoomMode,
-    ZoomSettingsRow,
+    AccountTokenRow, ConnectionRow, NewConnection, OAuthStateRow, SealedValue, ZoomSettingsRow,
 };
 
 use crate::server::config::{DatabaseBackend, DatabaseUrl};
@@ -66,6 +65,7 @@ pub struct Db {
 
 impl Db {
     /// Connects and brings the schema up to date.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn connect(url: &DatabaseUrl) -> StoreResult<Self> {
         sqlx::any::install_default_drivers();
         if url.backend() == DatabaseBackend::Sqlite {
@@ -111,6 +111,7 @@ impl Db {
         Ok(db)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn migrate(&self) -> StoreResult<()> {
         match self.backend {
             DatabaseBackend::Sqlite => {
@@ -136,6 +137,7 @@ impl Db {
     }
 
     /// For `/readyz`: a round trip to the database.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
@@ -145,6 +147,7 @@ impl Db {
     }
 
     /// SQLite: checkpoints the write-ahead log and truncates it. No-op on PostgreSQL.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn discard_old_pages(&self) -> StoreResult<()> {
         if self.backend == DatabaseBackend::Sqlite {
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -154,6 +157,7 @@ impl Db {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn close(&self) {
         self.pool.close().await;
     }

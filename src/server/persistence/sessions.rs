@@ -18,6 +18,7 @@ impl DbSessionStore {
         Self { db }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_expired(&self) -> Result<u64, sqlx::Error> {
         let result = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(now_unix())
@@ -37,6 +38,7 @@ fn encode(record: &Record) -> SessionResult<String> {
 
 #[async_trait]
 impl SessionStore for DbSessionStore {
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn create(&self, record: &mut Record) -> SessionResult<()> {
         let data = encode(record)?;
         // Ids are 128 random bits, but a collision must never hand one person another's
@@ -59,6 +61,7 @@ impl SessionStore for DbSessionStore {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn save(&self, record: &Record) -> SessionResult<()> {
         sqlx::query(
             "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
@@ -73,6 +76,7 @@ impl SessionStore for DbSessionStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn load(&self, id: &Id) -> SessionResult<Option<Record>> {
         let row =
             sqlx::query("SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2")
@@ -94,6 +98,7 @@ impl SessionStore for DbSessionStore {
         }))
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn delete(&self, id: &Id) -> SessionResult<()> {
         sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id.to_string())

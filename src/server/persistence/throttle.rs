@@ -20,6 +20,7 @@ impl ThrottleScope {
 }
 
 impl Db {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_login_failure(
         &self,
         scope: ThrottleScope,
@@ -36,6 +37,7 @@ impl Db {
 
     /// Failures within the window, and the time of the oldest of them (which decides when the
     /// subject may try again).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn recent_login_failures(
         &self,
         scope: ThrottleScope,
@@ -54,6 +56,7 @@ impl Db {
         Ok((row.try_get("n")?, row.try_get("oldest")?))
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn clear_login_failures(
         &self,
         scope: ThrottleScope,
@@ -67,6 +70,7 @@ impl Db {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn prune_login_failures(&self, older_than_secs: i64) -> StoreResult<()> {
         sqlx::query("DELETE FROM login_failures WHERE at <= $1")
             .bind(now_unix() - older_than_secs)

@@ -59,6 +59,7 @@ fn user_from_row(row: &AnyRow) -> StoreResult<UserRecord> {
 }
 
 impl Db {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_user(&self, user: NewUser) -> StoreResult<UserRecord> {
         let now = now_unix();
         let sql = format!(
@@ -79,6 +80,7 @@ impl Db {
         user_from_row(&row)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn user_by_id(&self, id: i64) -> StoreResult<Option<UserRecord>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         let row = sqlx::query(&sql)
@@ -88,7 +90,18 @@ impl Db {
         row.as_ref().map(user_from_row).transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn user_by_email(&self, email: &Email) -> StoreResult<Option<UserRecord>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
+        let row = sqlx::query(&sql)
+            .bind(email.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
     /// The user and their password hash, for checking a login.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn credentials_by_email(
         &self,
         email: &Email,
@@ -110,6 +123,7 @@ impl Db {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn password_hash_of(&self, id: i64) -> StoreResult<Option<PasswordHash>> {
         let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
             .bind(id)
@@ -123,6 +137,7 @@ impl Db {
         .map_err(StoreError::from)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn list_users(&self) -> StoreResult<Vec<UserRecord>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY role, email");
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
@@ -130,6 +145,7 @@ impl Db {
     }
 
     /// Returns `None` when no such user exists.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_user(
         &self,
         id: i64,
@@ -155,6 +171,7 @@ impl Db {
 
     /// Stores a new hash and bumps the session epoch so every other session of this user ends.
     /// Returns the new epoch.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_password(&self, id: i64, hash: &PasswordHash) -> StoreResult<Option<i64>> {
         let row = sqlx::query(
             "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1, \
@@ -170,11 +187,37 @@ impl Db {
             .map_err(StoreError::from)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn count_active_admins(&self) -> StoreResult<i64> {
         let row =
             sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND active = 1")
                 .fetch_one(&self.pool)
                 .await?;
         Ok(row.try_get("n")?)
+    }
+}
+
+impl From<&UserRecord> for crate::types::Me {
+    fn from(user: &UserRecord) -> Self {
+        Self {
+            id: user.id,
+            email: user.email.clone(),
+            role: user.role,
+            display_name: user.display_name.clone(),
+            time_zone: user.time_zone,
+        }
+    }
+}
+
+impl From<UserRecord> for crate::types::UserView {
+    fn from(user: UserRecord) -> Self {
+        Self {
+            id: user.id,
+            email: user.email,
+            role: user.role,
+            display_name: user.display_name,
+            time_zone: user.time_zone,
+            active: user.active,
+        }
     }
 }

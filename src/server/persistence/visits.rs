@@ -174,6 +174,7 @@ async fn enqueue(tx: &mut Transaction<'_, Any>, appointment_id: i64, now: i64) -
 }
 
 impl Db {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_appointment(&self, new: NewAppointment<'_>) -> StoreResult<i64> {
         let now = now_unix();
         let mut tx = self.pool.begin().await?;
@@ -211,6 +212,7 @@ impl Db {
         Ok(id)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn appointments(
         &self,
         visibility: Visibility,
@@ -235,6 +237,7 @@ impl Db {
         rows.iter().map(appointment_from_row).collect()
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn appointment(&self, public_id: &VisitId) -> StoreResult<Option<AppointmentRow>> {
         let sql = format!("{APPOINTMENT_SELECT} WHERE a.public_id = $1");
         let row = sqlx::query(&sql)
@@ -244,6 +247,7 @@ impl Db {
         row.as_ref().map(appointment_from_row).transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn appointment_by_id(&self, id: i64) -> StoreResult<Option<AppointmentRow>> {
         let sql = format!("{APPOINTMENT_SELECT} WHERE a.id = $1");
         let row = sqlx::query(&sql)
@@ -254,6 +258,7 @@ impl Db {
     }
 
     /// Whether the patient already sees this doctor: what lets a doctor book them again.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn is_patient_of(&self, doctor_id: i64, patient_id: i64) -> StoreResult<bool> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n FROM appointments WHERE doctor_id = $1 AND patient_id = $2",
@@ -267,6 +272,7 @@ impl Db {
 
     /// Applies a change to a scheduled appointment and queues the Zoom work it needs, in one
     /// transaction. `false` when the appointment was cancelled (or is gone) meanwhile.
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn change_appointment(
         &self,
         id: i64,
@@ -304,6 +310,7 @@ impl Db {
         Ok(changed)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn reschedule_appointment(
         &self,
         id: i64,
@@ -319,17 +326,20 @@ impl Db {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn change_doctor(&self, id: i64, doctor_id: i64) -> StoreResult<bool> {
         self.change_appointment(id, "doctor_id = $3", &[doctor_id], None)
             .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn cancel_appointment(&self, id: i64) -> StoreResult<bool> {
         self.change_appointment(id, "status = 'cancelled'", &[], None)
             .await
     }
 
     /// Queues the Zoom work again for a meeting that failed.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn retry_meeting(&self, id: i64) -> StoreResult<bool> {
         let now = now_unix();
         let mut tx = self.pool.begin().await?;
@@ -353,6 +363,7 @@ impl Db {
     // ---- the job queue ----
 
     /// Jobs due now that nobody holds, oldest first.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn due_jobs(&self, now: i64, limit: i64) -> StoreResult<Vec<JobTicket>> {
         let rows = sqlx::query(
             "SELECT appointment_id, generation, attempts FROM meeting_jobs \
@@ -375,6 +386,7 @@ impl Db {
 
     /// Takes a job for `owner` until `lease_until`, if no other worker holds it: the
     /// conditional update is the lock, across threads and app instances alike.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn claim_job(
         &self,
         job: &JobTicket,
@@ -398,6 +410,7 @@ impl Db {
     }
 
     /// Done: removes the job unless newer work arrived meanwhile, which then runs next.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn finish_job(&self, job: &JobTicket, owner: &str) -> StoreResult<()> {
         // Not ours any more (our lease ran out and another worker took over): leave it.
         let deleted = sqlx::query(
@@ -417,6 +430,7 @@ impl Db {
     }
 
     /// Gives a job back, due at `due_at`, after a failure worth retrying.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn postpone_job(
         &self,
         job: &JobTicket,
@@ -438,6 +452,7 @@ impl Db {
         self.release_job(job.appointment_id, owner).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn release_job(&self, appointment_id: i64, owner: &str) -> StoreResult<()> {
         sqlx::query(
             "UPDATE meeting_jobs SET lease_owner = NULL, lease_until = 0 \
@@ -450,6 +465,7 @@ impl Db {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn pending_job_count(&self) -> StoreResult<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM meeting_jobs")
             .fetch_one(&self.pool)
@@ -463,6 +479,7 @@ impl Db {
     /// the fence that keeps a meeting from being created twice. It succeeds only while
     /// `owner` still holds the job's lease, which it extends to `held_until` (past the last
     /// moment the create request can be in flight), so no other worker can act meanwhile.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mark_create_attempted(
         &self,
         appointment_id: i64,
@@ -510,6 +527,7 @@ impl Db {
         Ok(extended)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn record_meeting(
         &self,
         appointment_id: i64,
@@ -534,6 +552,7 @@ impl Db {
     }
 
     /// The meeting was read back: ready, with a warning if Zoom overrode our settings.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn meeting_ready(
         &self,
         appointment_id: i64,
@@ -557,6 +576,7 @@ impl Db {
 
     /// Zoom has the appointment's `version` (the meeting still gets read back before it is
     /// ready).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn meeting_synced(&self, appointment_id: i64, version: i64) -> StoreResult<()> {
         sqlx::query(
             "UPDATE meetings SET synced_version = $2, updated_at = $3 WHERE appointment_id = $1",
@@ -571,6 +591,7 @@ impl Db {
 
     /// Forgets the Zoom meeting (deleted, or gone at Zoom) so the next step creates one on
     /// `host_id`'s Zoom user.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn forget_meeting(&self, appointment_id: i64, host_id: i64) -> StoreResult<()> {
         sqlx::query(
             "UPDATE meetings SET zoom_meeting_id = NULL, zoom_uuid = NULL, join_url_enc = NULL, \
@@ -585,6 +606,7 @@ impl Db {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn meeting_cancelled(&self, appointment_id: i64) -> StoreResult<()> {
         sqlx::query(
             "UPDATE meetings SET state = 'cancelled', zoom_meeting_id = NULL, zoom_uuid = NULL, \
@@ -602,6 +624,7 @@ impl Db {
     ///
     /// Only the worker holding the job writes: one whose lease ran out must not overwrite
     /// what the new holder found.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn meeting_attempt_failed(
         &self,
         appointment_id: i64,

@@ -2,34 +2,13 @@
 //! `server::crypto`); this module never sees plaintext.
 
 use super::{now_unix, Db, StoreError, StoreResult};
+use crate::domain::ZoomConnectionMode;
+use crate::server::crypto::Purpose;
 use sqlx::Row;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ZoomMode {
-    UserOAuth,
-    ServerToServer,
-}
-
-impl ZoomMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ZoomMode::UserOAuth => "user_oauth",
-            ZoomMode::ServerToServer => "server_to_server",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "user_oauth" => Some(ZoomMode::UserOAuth),
-            "server_to_server" => Some(ZoomMode::ServerToServer),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct ZoomSettingsRow {
-    pub mode: ZoomMode,
+    pub mode: ZoomConnectionMode,
     pub client_id: String,
     pub client_secret_enc: String,
     pub account_id: Option<String>,
@@ -101,6 +80,7 @@ fn connection_from_row(row: &sqlx::any::AnyRow) -> StoreResult<ConnectionRow> {
 }
 
 impl Db {
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn zoom_settings(&self) -> StoreResult<Option<ZoomSettingsRow>> {
         let row = sqlx::query(
             "SELECT mode, client_id, client_secret_enc, account_id, secret_set_at FROM zoom_settings WHERE id = 1",
@@ -110,7 +90,8 @@ impl Db {
         row.map(|row| {
             let mode: String = row.try_get("mode")?;
             Ok(ZoomSettingsRow {
-                mode: ZoomMode::parse(&mode)
+                mode: ZoomConnectionMode::parse(&mode)
+                    .ok()
                     .ok_or_else(|| StoreError::Corrupt(format!("zoom_settings.mode {mode}")))?,
                 client_id: row.try_get("client_id")?,
                 client_secret_enc: row.try_get("client_secret_enc")?,
@@ -123,9 +104,10 @@ impl Db {
 
     /// Saves the settings; `secret_enc: None` keeps the stored secret. Any change also drops
     /// the cached account token, which belonged to the old credentials.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn save_zoom_settings(
         &self,
-        mode: ZoomMode,
+        mode: ZoomConnectionMode,
         client_id: &str,
         secret_enc: Option<String>,
         account_id: Option<&str>,
@@ -174,6 +156,7 @@ impl Db {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn zoom_connection(&self, user_id: i64) -> StoreResult<Option<ConnectionRow>> {
         let sql = format!("SELECT {CONNECTION_COLUMNS} FROM zoom_connections WHERE user_id = $1");
         let row = sqlx::query(&sql)
@@ -183,6 +166,7 @@ impl Db {
         row.as_ref().map(connection_from_row).transpose()
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn zoom_connections(&self) -> StoreResult<Vec<ConnectionRow>> {
         let sql = format!("SELECT {CONNECTION_COLUMNS} FROM zoom_connections");
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
@@ -191,6 +175,7 @@ impl Db {
 
     /// A new grant (connect or reconnect) replaces the old one and moves the version on, so a
     /// refresh still running for the old grant cannot overwrite it.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn upsert_zoom_connection(&self, new: NewConnection<'_>) -> StoreResult<()> {
         let now = now_unix();
         sqlx::query(
@@ -218,6 +203,7 @@ impl Db {
 
     /// Claims the right to refresh the grant at `version`. Only one caller, in any instance,
     /// gets `true` until the lease ends or the refresh is committed.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn claim_refresh_lease(
         &self,
         user_id: i64,
@@ -239,6 +225,7 @@ impl Db {
     }
 
     /// Stores rotated tokens if the grant is still at `version`. Returns whether it was.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn commit_refresh(
         &self,
         user_id: i64,
@@ -265,6 +252,7 @@ impl Db {
         Ok(result.rows_affected() == 1)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn release_refresh_lease(&self, user_id: i64, version: i64) -> StoreResult<()> {
         sqlx::query("UPDATE zoom_connections SET refresh_lease_until = 0 WHERE user_id = $1 AND version = $2")
             .bind(user_id)
@@ -274,6 +262,7 @@ impl Db {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn mark_reconnect_needed(
         &self,
         user_id: i64,
@@ -293,6 +282,7 @@ impl Db {
         Ok(result.rows_affected() == 1)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn delete_zoom_connection(&self, user_id: i64) -> StoreResult<bool> {
         let result = sqlx::query("DELETE FROM zoom_connections WHERE user_id = $1")
             .bind(user_id)
@@ -301,6 +291,7 @@ impl Db {
         Ok(result.rows_affected() == 1)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn account_token(&self) -> StoreResult<AccountTokenRow> {
         sqlx::query("INSERT INTO zoom_account_token (id) VALUES (1) ON CONFLICT (id) DO NOTHING")
             .execute(&self.pool)
@@ -317,6 +308,7 @@ impl Db {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn claim_account_token_lease(
         &self,
         version: i64,
@@ -334,6 +326,7 @@ impl Db {
         Ok(result.rows_affected() == 1)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn commit_account_token(
         &self,
         version: i64,
@@ -354,6 +347,7 @@ impl Db {
         Ok(result.rows_affected() == 1)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn release_account_token_lease(&self, version: i64) -> StoreResult<()> {
         sqlx::query("UPDATE zoom_account_token SET lease_until = 0 WHERE id = 1 AND version = $1")
             .bind(version)
@@ -362,6 +356,7 @@ impl Db {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_zoom_mapping(&self, user_id: i64, zoom_user: Option<&str>) -> StoreResult<()> {
         match zoom_user {
             Some(zoom_user) => {
@@ -385,6 +380,7 @@ impl Db {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn zoom_mapping(&self, user_id: i64) -> StoreResult<Option<String>> {
         let row = sqlx::query("SELECT zoom_user FROM zoom_user_mappings WHERE user_id = $1")
             .bind(user_id)
@@ -393,6 +389,7 @@ impl Db {
         Ok(row.map(|r| r.try_get("zoom_user")).transpose()?)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn zoom_mappings(&self) -> StoreResult<Vec<(i64, String)>> {
         let rows = sqlx::query("SELECT user_id, zoom_user FROM zoom_user_mappings")
             .fetch_all(&self.pool)
@@ -402,6 +399,7 @@ impl Db {
             .collect()
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn insert_oauth_state(
         &self,
         state_hash: &str,
@@ -430,6 +428,7 @@ impl Db {
     }
 
     /// Marks the state used and returns it, atomically: a replayed state finds nothing.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn consume_oauth_state(
         &self,
         state_hash: &str,
@@ -453,60 +452,21 @@ impl Db {
         .transpose()
     }
 
-    /// Every sealed value with where it lives, for key rotation.
+    /// Every sealed value with where it lives, for key rotation: one query per purpose, so a
+    /// purpose added to `crypto::Purpose` is rotated without a change here.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn sealed_values(&self) -> StoreResult<Vec<SealedValue>> {
         let mut out = Vec::new();
-        let queries: [(&str, &str, &str, &str); 7] = [
-            (
-                "zoom_settings",
-                "id",
-                "client_secret_enc",
-                "zoom_settings.client_secret",
-            ),
-            (
-                "zoom_connections",
-                "user_id",
-                "access_token_enc",
-                "zoom_connections.access_token",
-            ),
-            (
-                "zoom_connections",
-                "user_id",
-                "refresh_token_enc",
-                "zoom_connections.refresh_token",
-            ),
-            (
-                "zoom_account_token",
-                "id",
-                "access_token_enc",
-                "zoom_account_token.access_token",
-            ),
-            (
-                "oauth_states",
-                "state_hash",
-                "verifier_enc",
-                "oauth_states.verifier",
-            ),
-            (
-                "meetings",
-                "appointment_id",
-                "passcode_enc",
-                "meetings.passcode",
-            ),
-            (
-                "meetings",
-                "appointment_id",
-                "join_url_enc",
-                "meetings.join_url",
-            ),
-        ];
-        for (table, key, column, purpose) in queries {
-            let sql = format!("SELECT CAST({key} AS TEXT) AS k, {column} AS v FROM {table} WHERE {column} IS NOT NULL");
+        for purpose in Purpose::ALL {
+            let at = purpose.stored_in();
+            let sql = format!(
+                "SELECT CAST({key} AS TEXT) AS k, {column} AS v FROM {table} WHERE {column} IS NOT NULL",
+                key = at.key_column,
+                column = at.column,
+                table = at.table
+            );
             for row in sqlx::query(&sql).fetch_all(&self.pool).await? {
                 out.push(SealedValue {
-                    table,
-                    key_column: key,
-                    column,
                     purpose,
                     key: row.try_get("k")?,
                     value: row.try_get("v")?,
@@ -517,10 +477,12 @@ impl Db {
     }
 
     /// Replaces one sealed value if it is still `old` (a concurrent refresh may have replaced it).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn replace_sealed(&self, item: &SealedValue, new_value: String) -> StoreResult<bool> {
+        let at = item.purpose.stored_in();
         let sql = format!(
             "UPDATE {} SET {} = $1 WHERE CAST({} AS TEXT) = $2 AND {} = $3",
-            item.table, item.column, item.key_column, item.column
+            at.table, at.column, at.key_column, at.column
         );
         let result = sqlx::query(&sql)
             .bind(new_value)
@@ -533,10 +495,7 @@ impl Db {
 }
 
 pub struct SealedValue {
-    pub table: &'static str,
-    pub key_column: &'static str,
-    pub column: &'static str,
-    pub purpose: &'static str,
+    pub purpose: Purpose,
     pub key: String,
     pub value: String,
 }

@@ -120,6 +120,44 @@ impl ProviderError {
     }
 }
 
+/// How a disconnection went at the provider. Our copy of the grant is gone in every case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disconnected {
+    /// The provider revoked the grant.
+    Revoked,
+    /// Nothing was connected.
+    NothingToRevoke,
+    /// The provider could not be told; the grant may live on there until it expires or the
+    /// doctor removes the app in their Zoom account. Carries the reason.
+    NotRevoked(String),
+}
+
+/// What a person is told when a provider call fails on their behalf.
+impl From<ProviderError> for crate::error::AppError {
+    fn from(error: ProviderError) -> Self {
+        use crate::error::AppError;
+        match error {
+            ProviderError::NotConfigured => {
+                AppError::conflict("An administrator has not set up Zoom yet.")
+            }
+            ProviderError::NotConnected => {
+                AppError::conflict("Your Zoom account is not connected.")
+            }
+            ProviderError::ReconnectNeeded => {
+                AppError::conflict("Zoom no longer accepts your connection. Please reconnect Zoom.")
+            }
+            ProviderError::RateLimited { retry_at, .. } => AppError::RateLimited {
+                retry_after_secs: retry_at
+                    .map(|at| (at - crate::server::persistence::now_unix()).max(1) as u64)
+                    .unwrap_or(60),
+            },
+            other => AppError::ProviderUnavailable {
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
 #[async_trait]
 pub trait VideoProvider: Send + Sync + std::fmt::Debug + 'static {
     /// Checks the configured app credentials against the provider now.
@@ -146,8 +184,9 @@ pub trait VideoProvider: Send + Sync + std::fmt::Debug + 'static {
     /// Confirms the host's connection works now (refreshing tokens if needed).
     async fn check_host(&self, host: HostId) -> Result<HostAccount, ProviderError>;
 
-    /// Revokes the host's grant at the provider and forgets it here.
-    async fn disconnect(&self, host: HostId) -> Result<(), ProviderError>;
+    /// Revokes the host's grant at the provider and forgets it here, whatever the provider
+    /// answers (a copy we no longer hold cannot leak); says whether the revocation took.
+    async fn disconnect(&self, host: HostId) -> Result<Disconnected, ProviderError>;
 
     async fn create_meeting(
         &self,

@@ -1,62 +1,10 @@
-//! `GET /api/visits/{id}/calendar.ics`: the visit as a calendar event. The event links to the
-//! visit's page in this app, not to Zoom: calendars are synced to third parties, and the
-//! join link (with its passcode) should only be handed out to a logged-in attendee.
+//! A visit as a calendar event (RFC 5545). The event links to the visit's page in this app,
+//! not to Zoom: calendars are synced to third parties, and the join link (with its passcode)
+//! should only be handed out to a logged-in attendee.
 
-use crate::api::visits::JOIN_OPENS_BEFORE_SECS;
-use crate::domain::VisitId;
-use crate::error::AppError;
-use crate::server::auth::session;
+use crate::domain::JOIN_OPENS_BEFORE_SECS;
 use crate::server::persistence::AppointmentRow;
-use crate::server::{internal, AppState};
-use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use tower_sessions::Session;
-
-pub async fn calendar(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-) -> Response {
-    match event(&state, &session, &id).await {
-        Ok(body) => {
-            let file = format!("attachment; filename=\"visit-{id}.ics\"");
-            let mut response = (StatusCode::OK, body).into_response();
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/calendar; charset=utf-8"),
-            );
-            if let Ok(value) = HeaderValue::from_str(&file) {
-                headers.insert(header::CONTENT_DISPOSITION, value);
-            }
-            response
-        }
-        Err(error) => {
-            let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
-            (status, error.to_string()).into_response()
-        }
-    }
-}
-
-async fn event(state: &AppState, session: &Session, id: &str) -> Result<String, AppError> {
-    let user = session::current_user(session, &state.db)
-        .await?
-        .ok_or(AppError::Unauthorized)?;
-    let not_found = || AppError::not_found("appointment");
-    let id = VisitId::parse(id.trim_end_matches(".ics")).map_err(|_| not_found())?;
-    let visit = state
-        .db
-        .appointment(&id)
-        .await
-        .map_err(internal("loading an appointment"))?
-        .ok_or_else(not_found)?;
-    if !crate::api::visits::sees_visit(&user, &visit) {
-        return Err(not_found());
-    }
-    Ok(render(&visit, &state.settings.public_url))
-}
 
 fn stamp(at: DateTime<Utc>) -> String {
     at.format("%Y%m%dT%H%M%SZ").to_string()

@@ -1,17 +1,18 @@
-//! Telehealth visits on the server: the background worker that gives each appointment its
-//! meeting, and the passcodes it sets.
+//! Telehealth visits on the server: who may see and act on a visit (`access`), the visit
+//! rules (`service`), a visit as one caller sees it (`view`), the background worker that gives
+//! each appointment its meeting, the passcodes it sets, and the calendar file.
 
+pub mod access;
 pub mod calendar;
 pub mod passcode;
+pub mod service;
+pub mod view;
 pub mod worker;
 
 use crate::domain::VisitId;
 use rand::distributions::Alphanumeric;
 use rand::rngs::OsRng;
 use rand::Rng;
-
-pub const PURPOSE_PASSCODE: &str = "meetings.passcode";
-pub const PURPOSE_JOIN_URL: &str = "meetings.join_url";
 
 fn random_alphanumeric(len: usize) -> String {
     OsRng

@@ -7,8 +7,10 @@
 //! outlives the request; the meeting's agenda carries the appointment's marker; and once an
 //! intent is recorded, every later attempt looks for the marked meeting before creating.
 
-use super::{passcode, PURPOSE_JOIN_URL, PURPOSE_PASSCODE};
+use super::passcode;
 use crate::domain::MeetingState;
+use crate::server::audit::{self, Action, Actor, Entry, Outcome};
+use crate::server::crypto::Purpose;
 use crate::server::persistence::{now_unix, AppointmentRow, Db, JobTicket};
 use crate::server::video::{HostId, MeetingSpec, PasscodeRules, ProviderError, VideoProvider};
 use crate::server::AppState;
@@ -309,6 +311,7 @@ impl MeetingWorker {
                 .meeting_synced(id, visit.version)
                 .await
                 .map_err(storage)?;
+            self.audit(&visit, Action::MeetingUpdate, meeting_id).await;
         }
         self.verify(&visit, meeting_id, &passcode).await
     }
@@ -325,7 +328,9 @@ impl MeetingWorker {
         let sealed = visit.meeting.passcode_enc.as_deref().ok_or_else(|| {
             JobError::Permanent("The meeting's passcode is missing; retry to create it.".into())
         })?;
-        self.keyring.open(sealed, PURPOSE_PASSCODE).map_err(storage)
+        self.keyring
+            .open(sealed, Purpose::MeetingPasscode)
+            .map_err(storage)
     }
 
     /// After an unclear create, the meeting may exist at Zoom: find it by its marker.
@@ -350,11 +355,16 @@ impl MeetingWorker {
                 found.meeting_id,
                 found.uuid.as_deref(),
                 self.keyring
-                    .seal(found.join_url.expose_secret(), PURPOSE_JOIN_URL),
+                    .seal(found.join_url.expose_secret(), Purpose::MeetingJoinUrl),
                 -1,
             )
             .await
             .map_err(storage)?;
+        let detail = format!(
+            "Zoom meeting {} (made by an unconfirmed create, found by its marker)",
+            found.meeting_id
+        );
+        self.audit_with(visit, Action::MeetingCreate, detail).await;
         Ok(Some(found.meeting_id))
     }
 
@@ -378,7 +388,7 @@ impl MeetingWorker {
                 &self.owner,
                 held_until,
                 self.keyring
-                    .seal(passcode.expose_secret(), PURPOSE_PASSCODE),
+                    .seal(passcode.expose_secret(), Purpose::MeetingPasscode),
             )
             .await
             .map_err(storage)?;
@@ -435,11 +445,13 @@ impl MeetingWorker {
                 created.meeting_id,
                 created.uuid.as_deref(),
                 self.keyring
-                    .seal(created.join_url.expose_secret(), PURPOSE_JOIN_URL),
+                    .seal(created.join_url.expose_secret(), Purpose::MeetingJoinUrl),
                 visit.version,
             )
             .await
             .map_err(storage)?;
+        self.audit(visit, Action::MeetingCreate, created.meeting_id)
+            .await;
         self.verify(visit, created.meeting_id, &passcode).await
     }
 
@@ -527,11 +539,24 @@ impl MeetingWorker {
         };
         if let Some(meeting_id) = meeting_id {
             match self.video.delete_meeting(host, meeting_id).await {
-                Ok(()) | Err(ProviderError::NotFound) => {}
+                Ok(()) => self.audit(visit, Action::MeetingDelete, meeting_id).await,
+                Err(ProviderError::NotFound) => {}
                 Err(error) => return Err(error.into()),
             }
         }
         Ok(())
+    }
+
+    /// The worker's changes at Zoom are audited with the system as the actor.
+    async fn audit(&self, visit: &AppointmentRow, action: Action, meeting_id: i64) {
+        self.audit_with(visit, action, format!("Zoom meeting {meeting_id}"))
+            .await;
+    }
+
+    async fn audit_with(&self, visit: &AppointmentRow, action: Action, detail: String) {
+        let entry =
+            Entry::new(Actor::System, action, visit.public_id.as_str(), Outcome::Ok).detail(detail);
+        audit::record(&self.db, entry).await.ok();
     }
 
     fn spec(&self, visit: &AppointmentRow, passcode: SecretString) -> MeetingSpec {

@@ -223,6 +223,7 @@ impl ZoomApi {
         url.into()
     }
 
+    #[tracing::instrument(skip_all)]
     async fn token_request(
         &self,
         creds: &ClientCredentials,
@@ -270,6 +271,7 @@ impl ZoomApi {
         })
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn exchange_code(
         &self,
         creds: &ClientCredentials,
@@ -289,6 +291,7 @@ impl ZoomApi {
         .await
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn refresh(
         &self,
         creds: &ClientCredentials,
@@ -304,6 +307,7 @@ impl ZoomApi {
         .await
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn account_token(
         &self,
         creds: &ClientCredentials,
@@ -321,6 +325,7 @@ impl ZoomApi {
 
     /// Checks client credentials without a user: a code that cannot exist is refused as
     /// `invalid_grant` when the credentials are right and as `invalid_client` when they are not.
+    #[tracing::instrument(skip_all)]
     pub async fn probe_client(
         &self,
         creds: &ClientCredentials,
@@ -337,6 +342,7 @@ impl ZoomApi {
         }
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn revoke(
         &self,
         creds: &ClientCredentials,
@@ -369,6 +375,7 @@ impl ZoomApi {
             .bearer_auth(token.expose_secret())
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn get_user(&self, token: &SecretString, user: &str) -> Result<ZoomUser, ZoomError> {
         let response = self
             .api(
@@ -382,6 +389,7 @@ impl ZoomApi {
         json_or_error(response).await
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn passcode_requirement(
         &self,
         token: &SecretString,
@@ -403,6 +411,7 @@ impl ZoomApi {
             .unwrap_or_default())
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn create_meeting(
         &self,
         token: &SecretString,
@@ -424,6 +433,7 @@ impl ZoomApi {
 
     /// Every upcoming meeting of `user`, following `next_page_token` (bounded, so a host
     /// with an unexpectedly huge calendar cannot keep a worker busy forever).
+    #[tracing::instrument(skip_all)]
     pub async fn list_meetings(
         &self,
         token: &SecretString,
@@ -455,6 +465,7 @@ impl ZoomApi {
         Ok(meetings)
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn get_meeting(
         &self,
         token: &SecretString,
@@ -472,6 +483,7 @@ impl ZoomApi {
         json_or_error(response).await
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn update_meeting(
         &self,
         token: &SecretString,
@@ -491,6 +503,7 @@ impl ZoomApi {
         empty_or_error(response).await
     }
 
+    #[tracing::instrument(skip_all)]
     pub async fn delete_meeting(
         &self,
         token: &SecretString,

@@ -5,22 +5,17 @@ pub mod api;
 mod tokens;
 
 use super::{
-    ConnectionReport, CreatedMeeting, FoundMeeting, HostAccount, HostId, MeetingCheck, MeetingSpec,
-    PasscodeRules, ProviderError, VideoProvider,
+    ConnectionReport, CreatedMeeting, Disconnected, FoundMeeting, HostAccount, HostId,
+    MeetingCheck, MeetingSpec, PasscodeRules, ProviderError, VideoProvider,
 };
-use crate::server::crypto::Keyring;
-use crate::server::persistence::{Db, NewConnection, ZoomMode};
+use crate::domain::ZoomConnectionMode;
+use crate::server::crypto::{Keyring, Purpose};
+use crate::server::persistence::{Db, NewConnection};
 use api::{ClientCredentials, MeetingBody, MeetingSettings, ZoomApi, ZoomError};
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
 use std::time::Instant;
-
-pub const PURPOSE_CLIENT_SECRET: &str = "zoom_settings.client_secret";
-pub const PURPOSE_ACCESS: &str = "zoom_connections.access_token";
-pub const PURPOSE_REFRESH: &str = "zoom_connections.refresh_token";
-pub const PURPOSE_ACCOUNT_ACCESS: &str = "zoom_account_token.access_token";
-pub const PURPOSE_OAUTH_VERIFIER: &str = "oauth_states.verifier";
 
 /// Scopes a Server-to-Server app needs, each as (classic, granular) alternatives.
 const S2S_SCOPES: [(&str, &str); 3] = [
@@ -38,7 +33,7 @@ pub struct ZoomProvider {
 }
 
 pub(crate) struct AppSettings {
-    pub mode: ZoomMode,
+    pub mode: ZoomConnectionMode,
     pub creds: ClientCredentials,
     pub account_id: Option<String>,
 }
@@ -92,7 +87,7 @@ impl ZoomProvider {
             .ok_or(ProviderError::NotConfigured)?;
         let secret = self
             .keyring
-            .open(&row.client_secret_enc, PURPOSE_CLIENT_SECRET)
+            .open(&row.client_secret_enc, Purpose::ZoomClientSecret)
             .map_err(store_error)?;
         Ok(AppSettings {
             mode: row.mode,
@@ -106,6 +101,7 @@ impl ZoomProvider {
 
     /// Runs `call` with a valid token for `host` and the Zoom user to act as. A token Zoom
     /// rejects (401/124) is renewed once and the call retried once.
+    #[tracing::instrument(skip_all)]
     async fn as_host<T, F, Fut>(&self, host: HostId, call: F) -> Result<T, ProviderError>
     where
         F: Fn(SecretString, String) -> Fut,
@@ -126,6 +122,7 @@ impl ZoomProvider {
         }
     }
 
+    #[tracing::instrument(skip_all)]
     async fn host_token(
         &self,
         settings: &AppSettings,
@@ -133,8 +130,10 @@ impl ZoomProvider {
         rejected_version: Option<i64>,
     ) -> Result<(SecretString, i64, String), ProviderError> {
         match settings.mode {
-            ZoomMode::UserOAuth => self.user_token(settings, host, rejected_version).await,
-            ZoomMode::ServerToServer => {
+            ZoomConnectionMode::UserOauth => {
+                self.user_token(settings, host, rejected_version).await
+            }
+            ZoomConnectionMode::ServerToServer => {
                 let zoom_user = self
                     .db
                     .zoom_mapping(host.0)
@@ -150,18 +149,19 @@ impl ZoomProvider {
 
 #[async_trait]
 impl VideoProvider for ZoomProvider {
+    #[tracing::instrument(skip_all)]
     async fn test_connection(&self) -> Result<ConnectionReport, ProviderError> {
         let started = Instant::now();
         let settings = self.settings().await?;
         let connected_as = match settings.mode {
-            ZoomMode::UserOAuth => {
+            ZoomConnectionMode::UserOauth => {
                 // Any loopback redirect is fine for the probe: it is refused before it matters.
                 self.api
                     .probe_client(&settings.creds, "http://127.0.0.1/telehealth-probe")
                     .await?;
                 format!("OAuth app {}", settings.creds.client_id)
             }
-            ZoomMode::ServerToServer => {
+            ZoomConnectionMode::ServerToServer => {
                 let scope = self.account_token_scope(&settings).await?;
                 let granted: Vec<&str> = scope.split_whitespace().collect();
                 let missing: Vec<String> = S2S_SCOPES
@@ -183,6 +183,7 @@ impl VideoProvider for ZoomProvider {
         })
     }
 
+    #[tracing::instrument(skip_all)]
     async fn authorization_url(
         &self,
         state: &str,
@@ -191,16 +192,17 @@ impl VideoProvider for ZoomProvider {
     ) -> Result<Option<String>, ProviderError> {
         let settings = self.settings().await?;
         Ok(match settings.mode {
-            ZoomMode::UserOAuth => Some(self.api.authorize_url(
+            ZoomConnectionMode::UserOauth => Some(self.api.authorize_url(
                 &settings.creds.client_id,
                 redirect_uri,
                 state,
                 code_challenge,
             )),
-            ZoomMode::ServerToServer => None,
+            ZoomConnectionMode::ServerToServer => None,
         })
     }
 
+    #[tracing::instrument(skip_all)]
     async fn complete_connection(
         &self,
         host: HostId,
@@ -231,8 +233,10 @@ impl VideoProvider for ZoomProvider {
                 zoom_email: &user.email,
                 access_token_enc: self
                     .keyring
-                    .seal(grant.access_token.expose_secret(), PURPOSE_ACCESS),
-                refresh_token_enc: self.keyring.seal(refresh.expose_secret(), PURPOSE_REFRESH),
+                    .seal(grant.access_token.expose_secret(), Purpose::ZoomAccessToken),
+                refresh_token_enc: self
+                    .keyring
+                    .seal(refresh.expose_secret(), Purpose::ZoomRefreshToken),
                 access_expires_at: crate::server::persistence::now_unix() + grant.expires_in,
                 scope: &grant.scope,
             })
@@ -244,6 +248,7 @@ impl VideoProvider for ZoomProvider {
         })
     }
 
+    #[tracing::instrument(skip_all)]
     async fn check_host(&self, host: HostId) -> Result<HostAccount, ProviderError> {
         let api = &self.api;
         let user = self
@@ -257,33 +262,43 @@ impl VideoProvider for ZoomProvider {
         })
     }
 
-    async fn disconnect(&self, host: HostId) -> Result<(), ProviderError> {
+    #[tracing::instrument(skip_all)]
+    async fn disconnect(&self, host: HostId) -> Result<Disconnected, ProviderError> {
         let Some(row) = self.db.zoom_connection(host.0).await.map_err(store_error)? else {
-            return Ok(());
+            return Ok(Disconnected::NothingToRevoke);
         };
         // Revoke first, but forget the tokens whatever Zoom says: a copy we no longer hold
         // cannot leak, and the doctor asked for the connection to end.
-        match (
+        let outcome = match (
             self.settings().await,
-            self.keyring.open(&row.refresh_token_enc, PURPOSE_REFRESH),
+            self.keyring
+                .open(&row.refresh_token_enc, Purpose::ZoomRefreshToken),
         ) {
-            (Ok(settings), Ok(refresh)) => {
-                if let Err(error) = self.api.revoke(&settings.creds, &refresh).await {
+            (Ok(settings), Ok(refresh)) => match self.api.revoke(&settings.creds, &refresh).await {
+                Ok(()) => Disconnected::Revoked,
+                Err(error) => {
                     tracing::warn!(host = host.0, %error, "revoking the Zoom grant failed; deleting it here anyway");
+                    Disconnected::NotRevoked(format!(
+                        "Zoom did not confirm the revocation: {error}"
+                    ))
                 }
+            },
+            _ => {
+                tracing::warn!(
+                    host = host.0,
+                    "could not revoke the Zoom grant; deleting it here anyway"
+                );
+                Disconnected::NotRevoked("the stored grant could not be read".into())
             }
-            _ => tracing::warn!(
-                host = host.0,
-                "could not revoke the Zoom grant; deleting it here anyway"
-            ),
-        }
+        };
         self.db
             .delete_zoom_connection(host.0)
             .await
             .map_err(store_error)?;
-        Ok(())
+        Ok(outcome)
     }
 
+    #[tracing::instrument(skip_all)]
     async fn create_meeting(
         &self,
         host: HostId,
@@ -313,6 +328,7 @@ impl VideoProvider for ZoomProvider {
         })
     }
 
+    #[tracing::instrument(skip_all)]
     async fn update_meeting(
         &self,
         host: HostId,
@@ -331,6 +347,7 @@ impl VideoProvider for ZoomProvider {
         .await
     }
 
+    #[tracing::instrument(skip_all)]
     async fn delete_meeting(&self, host: HostId, meeting_id: i64) -> Result<(), ProviderError> {
         let api = &self.api;
         self.as_host(host, |token, _| async move {
@@ -339,6 +356,7 @@ impl VideoProvider for ZoomProvider {
         .await
     }
 
+    #[tracing::instrument(skip_all)]
     async fn passcode_rules(&self, host: HostId) -> Result<PasscodeRules, ProviderError> {
         let api = &self.api;
         let rule = self
@@ -360,6 +378,7 @@ impl VideoProvider for ZoomProvider {
         })
     }
 
+    #[tracing::instrument(skip_all)]
     async fn find_meeting(
         &self,
         host: HostId,
@@ -381,6 +400,7 @@ impl VideoProvider for ZoomProvider {
             }))
     }
 
+    #[tracing::instrument(skip_all)]
     async fn check_meeting(
         &self,
         host: HostId,
@@ -402,6 +422,7 @@ impl VideoProvider for ZoomProvider {
         })
     }
 
+    #[tracing::instrument(skip_all)]
     async fn start_link(
         &self,
         host: HostId,

@@ -9,9 +9,8 @@
 //! On `invalid_grant` the stored row is read again: another instance may have rotated it.
 
 use super::api::ZoomError;
-use super::{
-    store_error, AppSettings, ZoomProvider, PURPOSE_ACCESS, PURPOSE_ACCOUNT_ACCESS, PURPOSE_REFRESH,
-};
+use super::{store_error, AppSettings, ZoomProvider};
+use crate::server::crypto::Purpose;
 use crate::server::persistence::now_unix;
 use crate::server::video::{HostId, ProviderError};
 use secrecy::{ExposeSecret, SecretString};
@@ -72,7 +71,7 @@ impl ZoomProvider {
             if !rejected && row.access_expires_at - USER_REFRESH_AHEAD_SECS > now {
                 let token = self
                     .keyring
-                    .open(&row.access_token_enc, PURPOSE_ACCESS)
+                    .open(&row.access_token_enc, Purpose::ZoomAccessToken)
                     .map_err(store_error)?;
                 return Ok((token, row.version, "me".to_owned()));
             }
@@ -94,7 +93,7 @@ impl ZoomProvider {
 
             let refresh_token = self
                 .keyring
-                .open(&row.refresh_token_enc, PURPOSE_REFRESH)
+                .open(&row.refresh_token_enc, Purpose::ZoomRefreshToken)
                 .map_err(store_error)?;
             match self.api.refresh(&settings.creds, &refresh_token).await {
                 Ok(grant) => {
@@ -115,9 +114,9 @@ impl ZoomProvider {
                             host.0,
                             row.version,
                             self.keyring
-                                .seal(grant.access_token.expose_secret(), PURPOSE_ACCESS),
+                                .seal(grant.access_token.expose_secret(), Purpose::ZoomAccessToken),
                             self.keyring
-                                .seal(new_refresh.expose_secret(), PURPOSE_REFRESH),
+                                .seal(new_refresh.expose_secret(), Purpose::ZoomRefreshToken),
                             now_unix() + grant.expires_in,
                             &grant.scope,
                         )
@@ -201,7 +200,7 @@ impl ZoomProvider {
                 if !rejected && row.expires_at - ACCOUNT_REFRESH_AHEAD_SECS > now {
                     let token = self
                         .keyring
-                        .open(sealed, PURPOSE_ACCOUNT_ACCESS)
+                        .open(sealed, Purpose::ZoomAccountAccessToken)
                         .map_err(store_error)?;
                     return Ok((token, row.version, row.scope.clone().unwrap_or_default()));
                 }
@@ -227,8 +226,10 @@ impl ZoomProvider {
                         .db
                         .commit_account_token(
                             row.version,
-                            self.keyring
-                                .seal(grant.access_token.expose_secret(), PURPOSE_ACCOUNT_ACCESS),
+                            self.keyring.seal(
+                                grant.access_token.expose_secret(),
+                                Purpose::ZoomAccountAccessToken,
+                            ),
                             now_unix() + grant.expires_in,
                             &grant.scope,
                         )

@@ -6,11 +6,13 @@
 //! kept in the session must match), usable once, and expires after ten minutes. PKCE S256 ties
 //! the code to a verifier that never leaves the server.
 
+use super::error_response;
 use crate::domain::Role;
 use crate::error::AppError;
+use crate::server::audit::{self, Action, Actor, Entry, Outcome};
 use crate::server::auth::session::current_user;
-use crate::server::persistence::{now_unix, NewAuditEntry, UserRecord};
-use crate::server::video::zoom::PURPOSE_OAUTH_VERIFIER;
+use crate::server::crypto::Purpose;
+use crate::server::persistence::{now_unix, UserRecord};
 use crate::server::video::{HostId, ProviderError};
 use crate::server::AppState;
 use axum::extract::{Query, State};
@@ -33,16 +35,6 @@ fn random_token() -> String {
 
 fn sha256_b64(value: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(value.as_bytes()))
-}
-
-fn error_response(error: AppError) -> Response {
-    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        [(header::CACHE_CONTROL, "no-store")],
-        axum::Json(error),
-    )
-        .into_response()
 }
 
 /// A small page for a refused callback: the doctor sees why and where to go next.
@@ -74,20 +66,14 @@ async fn doctor(state: &AppState, session: &Session) -> Result<UserRecord, AppEr
     }
 }
 
-async fn audit(state: &AppState, actor: i64, action: &str, outcome: &str, detail: Option<&str>) {
-    let entry = NewAuditEntry {
-        actor_id: Some(actor),
-        action,
-        subject: "zoom",
-        outcome,
-        detail,
-    };
-    if let Err(error) = state.db.append_audit(entry).await {
-        tracing::error!(%error, "writing the audit log failed");
-    }
+async fn audit(state: &AppState, actor: i64, outcome: Outcome, detail: Option<&str>) {
+    let mut entry = Entry::new(Actor::User(actor), Action::ZoomConnect, "zoom", outcome);
+    entry.detail = detail.map(str::to_owned);
+    audit::record(&state.db, entry).await.ok();
 }
 
 /// `GET /api/zoom/authorize`: builds the consent URL and sends the doctor's browser there.
+#[tracing::instrument(skip_all)]
 pub async fn authorize(State(state): State<AppState>, session: Session) -> Response {
     let user = match doctor(&state, &session).await {
         Ok(user) => user,
@@ -133,7 +119,7 @@ pub async fn authorize(State(state): State<AppState>, session: Session) -> Respo
             &sha256_b64(&oauth_state),
             user.id,
             &sha256_b64(&tag),
-            state.keyring.seal(&verifier, PURPOSE_OAUTH_VERIFIER),
+            state.keyring.seal(&verifier, Purpose::OAuthVerifier),
             state.settings.oauth_state_ttl.as_secs() as i64,
         )
         .await;
@@ -141,7 +127,7 @@ pub async fn authorize(State(state): State<AppState>, session: Session) -> Respo
         tracing::error!(%error, "storing an OAuth state failed");
         return error_response(AppError::Internal);
     }
-    audit(&state, user.id, "zoom.connect", "started", None).await;
+    audit(&state, user.id, Outcome::Started, None).await;
     let mut response = Redirect::to(&url).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -158,6 +144,7 @@ pub struct CallbackQuery {
 }
 
 /// `GET /api/zoom/callback`: Zoom's redirect after consent.
+#[tracing::instrument(skip_all)]
 pub async fn callback(
     State(state): State<AppState>,
     session: Session,
@@ -169,7 +156,7 @@ pub async fn callback(
     };
     let shared = &state;
     let refuse = move |why: &'static str| async move {
-        audit(shared, user.id, "zoom.connect", "refused", Some(why)).await;
+        audit(shared, user.id, Outcome::Refused, Some(why)).await;
         tracing::warn!(user_id = user.id, why, "Zoom OAuth callback refused");
         refusal_page(
             StatusCode::BAD_REQUEST,
@@ -196,7 +183,7 @@ pub async fn callback(
         return refuse("expired state").await;
     }
     if let Some(error) = query.error {
-        audit(&state, user.id, "zoom.connect", "declined", Some(&error)).await;
+        audit(&state, user.id, Outcome::Declined, Some(&error)).await;
         return refusal_page(
             StatusCode::BAD_REQUEST,
             "Zoom access was not allowed, so nothing was connected.",
@@ -207,7 +194,7 @@ pub async fn callback(
     };
     let Ok(verifier) = state
         .keyring
-        .open(&row.verifier_enc, PURPOSE_OAUTH_VERIFIER)
+        .open(&row.verifier_enc, Purpose::OAuthVerifier)
     else {
         return refuse("unreadable verifier").await;
     };
@@ -218,7 +205,7 @@ pub async fn callback(
         .await
     {
         Ok(account) => {
-            audit(&state, user.id, "zoom.connect", "ok", Some(&account.email)).await;
+            audit(&state, user.id, Outcome::Ok, Some(&account.email)).await;
             tracing::info!(user_id = user.id, "Zoom connected");
             let mut response = Redirect::to("/zoom?connected=1").into_response();
             response.headers_mut().insert(
@@ -228,14 +215,7 @@ pub async fn callback(
             response
         }
         Err(error) => {
-            audit(
-                &state,
-                user.id,
-                "zoom.connect",
-                "failed",
-                Some(&error.to_string()),
-            )
-            .await;
+            audit(&state, user.id, Outcome::Failed, Some(&error.to_string())).await;
             tracing::warn!(user_id = user.id, %error, "completing the Zoom connection failed");
             let (status, message) = match error {
                 ProviderError::Unavailable(_) | ProviderError::RateLimited { .. } => {

@@ -1,0 +1,430 @@
+//! One method per endpoint on `TestApp`, so that a test reads Arrange / Act / Assert without
+//! spelling paths and form encodings, and the fixtures several test files share: the demo
+//! clinic with Zoom connected through the simulator, users, bookings, the simulator's meetings.
+//!
+//! Every method answers the raw `reqwest::Response`: the tests assert on status, headers and
+//! body themselves. Server functions are `POST` with a URL-encoded form unless noted.
+
+use crate::helpers::*;
+use crate::sim::{connect_doctor, Sim};
+use chrono::{Duration as Span, Utc};
+use reqwest::{Client, Response};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+impl TestApp {
+    async fn get(&self, client: &Client, path: &str) -> Response {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request failed")
+    }
+
+    // Accounts and sessions.
+
+    pub async fn login(&self, client: &Client, email: &str, password: &str) -> Response {
+        self.login_form(client, &[("email", email), ("password", password)])
+            .await
+    }
+
+    /// The login server function with any form, for malformed-input tests.
+    pub async fn login_form(&self, client: &Client, form: &[(&str, &str)]) -> Response {
+        self.call(client, "/api/auth/login", form).await
+    }
+
+    pub async fn logout(&self, client: &Client) -> Response {
+        self.call(client, "/api/auth/logout", &[]).await
+    }
+
+    /// The raw answer of `/api/auth/me`; `me()` asserts 200 and parses it.
+    pub async fn me_call(&self, client: &Client) -> Response {
+        self.call(client, "/api/auth/me", &[]).await
+    }
+
+    pub async fn change_password(&self, client: &Client, current: &str, new: &str) -> Response {
+        self.call(
+            client,
+            "/api/profile/password",
+            &[("current_password", current), ("new_password", new)],
+        )
+        .await
+    }
+
+    // The admin's user management.
+
+    pub async fn list_users(&self, client: &Client) -> Response {
+        self.call(client, "/api/admin/users/list", &[]).await
+    }
+
+    pub async fn create_user_form(&self, client: &Client, form: &[(&str, &str)]) -> Response {
+        self.call(client, "/api/admin/users/create", form).await
+    }
+
+    pub async fn update_user(&self, client: &Client, form: &[(&str, &str)]) -> Response {
+        self.call(client, "/api/admin/users/update", form).await
+    }
+
+    // Zoom: the admin's settings.
+
+    pub async fn zoom_settings(&self, client: &Client) -> Response {
+        self.call(client, "/api/admin/zoom/settings", &[]).await
+    }
+
+    pub async fn save_zoom_settings(&self, client: &Client, form: &[(&str, &str)]) -> Response {
+        self.call(client, "/api/admin/zoom/settings/save", form)
+            .await
+    }
+
+    /// `PUT`, its (no) arguments URL-encoded in the query string.
+    pub async fn test_zoom_connection(&self, client: &Client) -> Response {
+        client
+            .put(self.url("/api/admin/zoom/test-connection"))
+            .send()
+            .await
+            .expect("request failed")
+    }
+
+    pub async fn map_doctor(&self, client: &Client, doctor_id: i64, zoom_user: &str) -> Response {
+        self.call(
+            client,
+            "/api/admin/zoom/map-doctor",
+            &[
+                ("doctor_id", &doctor_id.to_string()),
+                ("zoom_user", zoom_user),
+            ],
+        )
+        .await
+    }
+
+    // Zoom: the doctor's connection.
+
+    pub async fn zoom_status(&self, client: &Client) -> Response {
+        self.call(client, "/api/zoom/status", &[]).await
+    }
+
+    pub async fn zoom_check(&self, client: &Client) -> Response {
+        self.call(client, "/api/zoom/check", &[]).await
+    }
+
+    pub async fn zoom_disconnect(&self, client: &Client) -> Response {
+        self.call(client, "/api/zoom/disconnect", &[]).await
+    }
+
+    /// `GET`; answers 303 to Zoom's consent page.
+    pub async fn zoom_authorize(&self, client: &Client) -> Response {
+        self.get(client, "/api/zoom/authorize").await
+    }
+
+    /// `GET` with `query` (`code=…&state=…`, as Zoom redirects back) verbatim.
+    pub async fn zoom_callback(&self, client: &Client, query: &str) -> Response {
+        self.get(client, &format!("/api/zoom/callback?{query}"))
+            .await
+    }
+
+    // Visits and their meetings.
+
+    pub async fn list_visits(&self, client: &Client) -> Response {
+        self.call(client, "/api/visits/list", &[]).await
+    }
+
+    pub async fn get_visit(&self, client: &Client, id: &str) -> Response {
+        self.call(client, "/api/visits/get", &[("id", id)]).await
+    }
+
+    pub async fn booking_options(&self, client: &Client) -> Response {
+        self.call(client, "/api/visits/options", &[]).await
+    }
+
+    /// Books with any form (`doctor_id`, `patient_id`, `start`, `zone`, `duration`, `reason`);
+    /// `book()` fills in a valid one.
+    pub async fn book_visit(&self, client: &Client, form: &[(&str, &str)]) -> Response {
+        self.call(client, "/api/visits/book", form).await
+    }
+
+    pub async fn reschedule_visit(
+        &self,
+        client: &Client,
+        id: &str,
+        start: &str,
+        zone: &str,
+        duration: u32,
+    ) -> Response {
+        self.call(
+            client,
+            "/api/visits/reschedule",
+            &[
+                ("id", id),
+                ("start", start),
+                ("zone", zone),
+                ("duration", &duration.to_string()),
+            ],
+        )
+        .await
+    }
+
+    pub async fn change_doctor(&self, client: &Client, id: &str, doctor_id: i64) -> Response {
+        self.call(
+            client,
+            "/api/visits/change-doctor",
+            &[("id", id), ("doctor_id", &doctor_id.to_string())],
+        )
+        .await
+    }
+
+    pub async fn cancel_visit(&self, client: &Client, id: &str) -> Response {
+        self.call(client, "/api/visits/cancel", &[("id", id)]).await
+    }
+
+    pub async fn retry_meeting(&self, client: &Client, id: &str) -> Response {
+        self.call(client, "/api/visits/retry", &[("id", id)]).await
+    }
+
+    pub async fn start_meeting(&self, client: &Client, id: &str) -> Response {
+        self.call(client, "/api/visits/start", &[("id", id)]).await
+    }
+
+    pub async fn join_meeting(&self, client: &Client, id: &str) -> Response {
+        self.call(client, "/api/visits/join", &[("id", id)]).await
+    }
+
+    /// `GET`; the visit as a `text/calendar` file.
+    pub async fn visit_calendar(&self, client: &Client, id: &str) -> Response {
+        self.get(client, &format!("/api/visits/{id}/calendar.ics"))
+            .await
+    }
+
+    // The audit trail.
+
+    /// One page of entries; every filter (`actor`, `action`, `visit`, `from`, `to`, `before`)
+    /// is optional.
+    pub async fn audit_log(&self, client: &Client, form: &[(&str, &str)]) -> Response {
+        self.call(client, "/api/admin/audit", form).await
+    }
+
+    /// `GET`; the CSV export, filtered by `query` (the audit filters, URL-encoded) verbatim.
+    pub async fn audit_csv(&self, client: &Client, query: &str) -> Response {
+        self.get(client, &format!("/api/admin/audit.csv?{query}"))
+            .await
+    }
+}
+
+/// The id of the user with `email`, as listed to `admin`.
+pub async fn user_id(app: &TestApp, admin: &Client, email: &str) -> i64 {
+    let users: Value = app.list_users(admin).await.json().await.unwrap();
+    users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == email)
+        .unwrap_or_else(|| panic!("no user {email}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// A new active user, created by `admin`, and a client logged in as them.
+pub async fn create_user(
+    app: &TestApp,
+    admin: &Client,
+    email: &str,
+    role: &str,
+    zone: &str,
+) -> (i64, Client) {
+    let password = format!("{role} password for tests");
+    let mut form = vec![
+        ("email", email),
+        ("role", role),
+        ("password", password.as_str()),
+        ("time_zone", zone),
+    ];
+    if role == "doctor" {
+        form.push(("display_name", "Dr Second Opinion"));
+    }
+    let response = app.create_user_form(admin, &form).await;
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let id = response.json::<Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let client = app.logged_in((email, &password)).await;
+    (id, client)
+}
+
+/// A wall-clock time `minutes` from now in `zone`, as a datetime-local input sends it.
+pub fn local_in(minutes: i64, zone: &str) -> String {
+    let tz: chrono_tz::Tz = zone.parse().unwrap();
+    (Utc::now() + Span::minutes(minutes))
+        .with_timezone(&tz)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string()
+}
+
+/// Books a 30-minute visit; `patient_id` is left out of the form when `None`.
+pub async fn book(
+    app: &TestApp,
+    client: &Client,
+    doctor_id: i64,
+    patient_id: Option<i64>,
+    start: &str,
+    zone: &str,
+) -> Response {
+    let doctor = doctor_id.to_string();
+    let patient = patient_id.map(|p| p.to_string());
+    let mut form = vec![
+        ("doctor_id", doctor.as_str()),
+        ("start", start),
+        ("zone", zone),
+        ("duration", "30"),
+    ];
+    if let Some(patient) = &patient {
+        form.push(("patient_id", patient.as_str()));
+    }
+    app.book_visit(client, &form).await
+}
+
+/// Fast retry settings so fault tests finish in seconds; the lease still outlives every
+/// request (4 × 2 s + 7 s).
+pub const FAST_JOBS: [(&str, &str); 3] = [
+    ("ZOOM_REQUEST_TIMEOUT_SECS", "2"),
+    ("MEETING_JOB_LEASE_SECS", "15"),
+    ("MEETING_RETRY_MAX_SECS", "2"),
+];
+
+/// The environment of an app that talks to `sim` with `FAST_JOBS`, plus `extra`.
+pub fn app_env(sim: &Sim, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = sim
+        .env()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    for (k, v) in FAST_JOBS.iter().chain(extra.iter()) {
+        env.push(((*k).to_owned(), (*v).to_owned()));
+    }
+    env
+}
+
+pub fn pairs(env: &[(String, String)]) -> Vec<(&str, &str)> {
+    env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+pub struct Clinic {
+    pub sim: Sim,
+    pub app: TestApp,
+    pub admin: Client,
+    pub receptionist: Client,
+    pub doctor: Client,
+    pub patient: Client,
+    pub doctor_id: i64,
+    pub patient_id: i64,
+}
+
+/// The demo clinic with the demo doctor's Zoom connected through the simulator.
+pub async fn clinic(extra: &[(&str, &str)]) -> Clinic {
+    let sim = Sim::start();
+    sim.allow_bursts().await;
+    let env = app_env(&sim, extra);
+    let app = spawn_app_with(&pairs(&env)).await;
+    let admin = app.logged_in(ADMIN).await;
+    let receptionist = app.logged_in(RECEPTIONIST).await;
+    let doctor = app.logged_in(DOCTOR).await;
+    let patient = app.logged_in(PATIENT).await;
+    connect_doctor(&app, &sim, &doctor).await;
+    let doctor_id = user_id(&app, &admin, DOCTOR.0).await;
+    let patient_id = user_id(&app, &admin, PATIENT.0).await;
+    Clinic {
+        sim,
+        app,
+        admin,
+        receptionist,
+        doctor,
+        patient,
+        doctor_id,
+        patient_id,
+    }
+}
+
+impl Clinic {
+    /// Books a 30-minute visit for the demo patient with the demo doctor, as reception.
+    pub async fn book_in(&self, minutes: i64) -> String {
+        let response = book(
+            &self.app,
+            &self.receptionist,
+            self.doctor_id,
+            Some(self.patient_id),
+            &local_in(minutes, "Europe/Berlin"),
+            "Europe/Berlin",
+        )
+        .await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        response.json::<Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The visit as `client` sees it; asserts 200.
+    pub async fn visit(&self, client: &Client, id: &str) -> Value {
+        let response = self.app.get_visit(client, id).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    /// Waits until every listed visit's meeting is in `state`.
+    pub async fn wait_for_state(&self, ids: &[String], state: &str, within: Duration) {
+        let started = Instant::now();
+        loop {
+            let list: Value = self
+                .app
+                .list_visits(&self.admin)
+                .await
+                .json()
+                .await
+                .unwrap();
+            let states: Vec<(String, String)> = list
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|v| ids.iter().any(|id| v["id"] == id.as_str()))
+                .map(|v| {
+                    (
+                        v["meeting"]["state"].as_str().unwrap().to_owned(),
+                        v["meeting"]["reason"].to_string(),
+                    )
+                })
+                .collect();
+            let done = states.iter().filter(|(s, _)| s == state).count();
+            if done == ids.len() {
+                return;
+            }
+            if started.elapsed() > within {
+                let stuck: Vec<_> = states.iter().filter(|(s, _)| s != state).take(5).collect();
+                panic!(
+                    "{done}/{} visits reached {state} in {within:?}; e.g. {stuck:?}\n{}",
+                    ids.len(),
+                    tail(&self.app.logs(), 40)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+fn tail(logs: &str, n: usize) -> String {
+    let lines: Vec<&str> = logs.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Meetings the simulator holds and has not deleted.
+pub async fn live_meetings(sim: &Sim) -> Vec<Value> {
+    let all: Value = reqwest::get(format!("{}/_sim/meetings", sim.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    all.as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["deleted"] == false)
+        .cloned()
+        .collect()
+}
