@@ -26,7 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 status=0
-(cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test) || status=$?
+(cd end2end && BASE_URL="http://127.0.0.1:$port" SIM_URL="http://127.0.0.1:$sim_port" npx playwright test) || status=$?
 if [ $status -ne 0 ]; then
   echo "--- server log ---"; tail -n 50 "$work/server.log"
   echo "--- zoom-sim log ---"; tail -n 20 "$work/zoom-sim.log"

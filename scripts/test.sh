@@ -33,13 +33,18 @@ cargo clippy --all-targets --features ssr -- -D warnings
 step "clippy (hydrate)"
 cargo clippy --lib --features hydrate -- -D warnings
 
+# The campaigns' sizes (README: "Campaigns"): the model-based test runs its full 2,000 steps
+# on SQLite; the crash campaign and the fuzz run a CI size; PostgreSQL runs smaller sizes of
+# the same campaigns.
+export CRASH_VISITS=${CRASH_VISITS:-60} CRASH_KILLS=${CRASH_KILLS:-10}
+
 step "unit and integration tests on SQLite"
-cargo test --features ssr
+MODEL_STEPS=${MODEL_STEPS:-2000} cargo test --features ssr
 
 step "integration tests on PostgreSQL"
 trap pg_stop EXIT
 pg_start
-TEST_DATABASE=postgres cargo test --features ssr --test integration
+TEST_DATABASE=postgres MODEL_STEPS=${PG_MODEL_STEPS:-500} cargo test --features ssr --test integration
 pg_stop
 trap - EXIT
 

@@ -36,6 +36,16 @@ pub enum AppError {
     RateLimited {
         retry_after_secs: u64,
     },
+    /// A limit on how much one person may do (e.g. a patient's bookings per day); the message
+    /// says which and is safe to show.
+    LimitReached {
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// The server is saturated (every password-hashing slot is taken); try again shortly.
+    Busy {
+        retry_after_secs: u64,
+    },
     /// A video provider (Zoom) did not answer usefully; the message is safe to show.
     ProviderUnavailable {
         message: String,
@@ -68,9 +78,22 @@ impl AppError {
             AppError::NotFound { .. } => 404,
             AppError::Validation { .. } | AppError::BadRequest { .. } => 400,
             AppError::Conflict { .. } => 409,
-            AppError::RateLimited { .. } => 429,
+            AppError::RateLimited { .. } | AppError::LimitReached { .. } => 429,
+            AppError::Busy { .. } => 503,
             AppError::ProviderUnavailable { .. } => 502,
             AppError::Internal => 500,
+        }
+    }
+
+    /// The wait the client is asked for, sent as `Retry-After`.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited { retry_after_secs }
+            | AppError::LimitReached {
+                retry_after_secs, ..
+            }
+            | AppError::Busy { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
         }
     }
 
@@ -97,6 +120,10 @@ impl fmt::Display for AppError {
             AppError::RateLimited { retry_after_secs } => {
                 let minutes = retry_after_secs.div_ceil(60);
                 write!(f, "Too many attempts. Try again in {minutes} minute(s).")
+            }
+            AppError::LimitReached { message, .. } => f.write_str(message),
+            AppError::Busy { .. } => {
+                f.write_str("The server is busy right now. Please try again in a moment.")
             }
             AppError::ProviderUnavailable { message } => f.write_str(message),
             AppError::Internal => {
@@ -168,6 +195,26 @@ mod tests {
         let text = AppError::Internal.to_string();
         assert!(!text.to_lowercase().contains("sql"));
         assert_eq!(AppError::Internal.status(), 500);
+    }
+
+    #[test]
+    fn limits_and_saturation_say_when_to_come_back() {
+        let busy = AppError::Busy {
+            retry_after_secs: 1,
+        };
+        assert_eq!((busy.status(), busy.retry_after_secs()), (503, Some(1)));
+        let limit = AppError::LimitReached {
+            message: "You have booked 20 visits today.".into(),
+            retry_after_secs: 3600,
+        };
+        assert_eq!(
+            (limit.status(), limit.retry_after_secs()),
+            (429, Some(3600))
+        );
+        assert_eq!(limit.to_string(), "You have booked 20 visits today.");
+        let json = serde_json::to_value(&limit).unwrap();
+        assert_eq!(json["kind"], "limit_reached");
+        assert_eq!(AppError::Forbidden.retry_after_secs(), None);
     }
 
     #[test]

@@ -17,6 +17,16 @@ async fn main() -> std::process::ExitCode {
         }
     };
     telemetry::init(settings.log_format);
+    // The subcommands that reach the database need the same transport as the server.
+    if matches!(
+        args.first().map(String::as_str),
+        Some("create-user" | "rotate-key")
+    ) {
+        if let Err(error) = settings.require_secure_database() {
+            eprintln!("configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    }
 
     match args.first().map(String::as_str) {
         Some("create-user") => {

@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { accounts, hydrated, logIn, Role } from './helpers';
+import { accounts, hydrated, logIn, Role, unique } from './helpers';
 
 const homes: Record<Role, string> = {
   admin: 'Clinic administration',
@@ -33,13 +33,15 @@ test('a wrong password is reported inline without a reload', async ({ page }) =>
 });
 
 test('the new-user form validates as you type, without a reload', async ({ page }) => {
+  // New on every run: the test does not depend on a fresh database.
+  const grace = `grace.${unique()}@demo.clinic`;
   await logIn(page, 'admin', '/admin/users');
   await page.evaluate(() => ((window as any).__sameDocument = true));
   const form = page.getByTestId('new-user-form');
   const email = form.getByLabel('Email');
   await email.fill('not-an-email');
   await expect(form.getByText('An email address needs an @.')).toBeVisible();
-  await email.fill('grace@demo.clinic');
+  await email.fill(grace);
   await expect(form.getByText('An email address needs an @.')).toHaveCount(0);
 
   await form.getByLabel('Role').selectOption('doctor');
@@ -52,12 +54,12 @@ test('the new-user form validates as you type, without a reload', async ({ page 
   await form.getByLabel('Initial password').fill('grace hopper password');
   await form.getByRole('button', { name: 'Create user' }).click();
 
-  await expect(page.getByTestId('users-table')).toContainText('grace@demo.clinic');
+  await expect(page.getByTestId('users-table')).toContainText(grace);
   await expect(page.getByTestId('users-table')).toContainText('Dr. Grace Hopper');
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
 
   // A duplicate is refused by the server and the reason appears inline.
-  await form.getByLabel('Email').fill('grace@demo.clinic');
+  await form.getByLabel('Email').fill(grace);
   await form.getByLabel('Role').selectOption('receptionist');
   await form.getByLabel('Initial password').fill('another long password');
   await form.getByRole('button', { name: 'Create user' }).click();
@@ -87,8 +89,10 @@ test('logout ends the session', async ({ page, context }) => {
   await logIn(page, 'doctor');
   await page.getByRole('button', { name: 'Log out' }).click();
   await page.waitForURL((url) => url.pathname === '/login');
-  // The earlier login must not bounce the login page back home.
-  await page.waitForTimeout(500);
+  // The earlier login must not bounce the login page back home: once the page is hydrated
+  // and its requests are done, it is still the login page.
+  await hydrated(page);
+  await page.waitForLoadState('networkidle');
   await expect(page).toHaveURL(/\/login$/);
   await expect(page.getByRole('button', { name: 'Log in' })).toBeVisible();
   await page.goto('/');

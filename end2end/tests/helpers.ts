@@ -1,4 +1,4 @@
-import { expect, Page } from '@playwright/test';
+import { APIRequestContext, expect, Page } from '@playwright/test';
 
 export const accounts = {
   admin: { email: 'admin@demo.clinic', password: 'demo-admin-password' },
@@ -21,4 +21,32 @@ export async function logIn(page: Page, role: Role, next = '/') {
   await page.getByLabel('Password').fill(accounts[role].password);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.waitForURL((url) => url.pathname === next);
+}
+
+/** Logs `api` (a request context with its own cookies, not a page's) in as `role`. */
+export async function apiLogIn(api: APIRequestContext, role: Role) {
+  const res = await api.post('/api/auth/login', { form: accounts[role] });
+  expect(res.status(), `API login as ${role}`).toBe(200);
+}
+
+/**
+ * Puts Zoom back the way demo mode sets it up, whatever another file (or a failed run) left:
+ * the simulator's OAuth app saved by the admin, and the demo doctor not connected. Each file
+ * that needs Zoom calls this first, so files do not depend on the order they run in.
+ */
+export async function resetZoom(api: APIRequestContext) {
+  await apiLogIn(api, 'admin');
+  const saved = await api.post('/api/admin/zoom/settings/save', {
+    form: { mode: 'user_oauth', client_id: 'demo-oauth-client', client_secret: 'demo-oauth-secret' },
+  });
+  expect(saved.status(), 'saving the Zoom settings').toBe(200);
+  await apiLogIn(api, 'doctor');
+  const disconnected = await api.post('/api/zoom/disconnect');
+  expect(disconnected.status(), 'disconnecting the doctor').toBe(200);
+  await api.post('/api/auth/logout');
+}
+
+/** A suffix that makes an email address new on every run against the same server. */
+export function unique(): string {
+  return `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 }

@@ -1,8 +1,15 @@
 import { test, expect } from '@playwright/test';
-import { hydrated, logIn } from './helpers';
+import { hydrated, logIn, resetZoom } from './helpers';
 
 // One story, in order: the admin configures Zoom, the doctor connects, checks and disconnects.
+// It starts from Zoom as demo mode sets it up, whatever the other files left behind.
 test.describe.serial('Zoom connection', () => {
+  test.beforeAll(async ({ playwright }, testInfo) => {
+    const api = await playwright.request.newContext({ baseURL: testInfo.project.use.baseURL });
+    await resetZoom(api);
+    await api.dispose();
+  });
+
   test('the admin saves the Zoom settings and tests the connection', async ({ page }) => {
     await logIn(page, 'admin', '/admin/zoom');
     const form = page.getByTestId('zoom-settings-form');

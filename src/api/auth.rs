@@ -3,66 +3,44 @@ use crate::error::AppError;
 use leptos::prelude::*;
 
 /// Logs in with email and password. Unknown email and wrong password are indistinguishable
-/// (same answer, same time). Repeated failures per account or per client address answer 429.
+/// (same answer, same time). Repeated failures per account or per client address answer 429;
+/// every password check slot taken answers 503.
 #[server(prefix = "/api", endpoint = "auth/login")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
 pub async fn login(email: String, password: String) -> Result<Me, AppError> {
     use crate::domain::Email;
     use crate::server::audit::{self, Action, Actor, Entry, Outcome};
-    use crate::server::auth::{password as passwords, session, CallContext};
+    use crate::server::auth::{session, throttle::Attempts, CallContext};
+    use crate::server::client_ip::throttle_key;
     use crate::server::internal;
-    use crate::server::persistence::{now_unix, ThrottleScope};
-    use axum::extract::ConnectInfo;
+    use crate::server::persistence::ThrottleScope;
     use secrecy::SecretString;
-    use std::net::SocketAddr;
 
     let ctx = CallContext::get().await?;
     let db = &ctx.state.db;
     let settings = &ctx.state.settings;
-    let ConnectInfo(peer) = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-        .await
-        .map_err(internal("reading the client address"))?;
-    let address = peer.ip().to_string();
-    let window = settings.login_failure_window.as_secs() as i64;
+    let client = ctx.client_ip().await?;
+    // What failures are counted against (IPv6: the /64), and what the audit trail records.
+    let address = throttle_key(client);
+    let client = client.to_string();
 
-    let throttle = |scope, subject: String, limit: u32| async move {
-        let (failures, oldest) = db
-            .recent_login_failures(scope, &subject, window)
-            .await
-            .map_err(internal("counting login failures"))?;
-        if failures >= i64::from(limit) {
-            let retry_after = oldest
-                .map(|t| t + window - now_unix())
-                .unwrap_or(window)
-                .max(1);
-            return Err(AppError::RateLimited {
-                retry_after_secs: retry_after as u64,
-            });
-        }
-        Ok::<_, AppError>(())
-    };
-    throttle(
-        ThrottleScope::Address,
-        address.clone(),
-        settings.login_max_failures_per_address,
-    )
-    .await?;
-
-    let email = match Email::parse(&email) {
-        Ok(email) => email,
-        Err(e) => {
-            db.record_login_failure(ThrottleScope::Address, &address)
-                .await
-                .map_err(internal("recording a login failure"))?;
-            return Err(AppError::validation("email", e.0));
-        }
-    };
-    throttle(
-        ThrottleScope::Account,
-        email.to_string(),
-        settings.login_max_failures_per_account,
-    )
-    .await?;
+    // Counted before the password is checked, so parallel guesses cannot exceed the limits.
+    let mut attempts = Attempts::new(db, settings.login_failure_window);
+    attempts
+        .count(
+            ThrottleScope::Address,
+            &address,
+            settings.login_max_failures_per_address,
+        )
+        .await?;
+    let email = Email::parse(&email).map_err(|e| AppError::validation("email", e.0))?;
+    attempts
+        .count(
+            ThrottleScope::Account,
+            email.as_str(),
+            settings.login_max_failures_per_account,
+        )
+        .await?;
 
     let found = db
         .credentials_by_email(&email)
@@ -72,19 +50,22 @@ pub async fn login(email: String, password: String) -> Result<Me, AppError> {
         Some((user, hash)) => (Some(user), Some(hash)),
         None => (None, None),
     };
-    let matches = passwords::verify(SecretString::from(password), hash)
+    let matches = match ctx
+        .state
+        .hashing
+        .verify(SecretString::from(password), hash)
         .await
-        .map_err(internal("verifying a password"))?;
+    {
+        Ok(matches) => matches,
+        Err(error) => {
+            attempts.withdraw().await?;
+            return Err(error.into_app_error("verifying a password"));
+        }
+    };
     let user = match user {
         Some(user) if matches && user.active => user,
         known => {
-            db.record_login_failure(ThrottleScope::Account, email.as_str())
-                .await
-                .and(
-                    db.record_login_failure(ThrottleScope::Address, &address)
-                        .await,
-                )
-                .map_err(internal("recording a login failure"))?;
+            // The attempts counted above stay: they were failures.
             // A failed login against a real account is recorded against it; one naming no
             // account is counted, so anonymous callers cannot fill the trail with subjects of
             // their choosing.
@@ -96,7 +77,7 @@ pub async fn login(email: String, password: String) -> Result<Me, AppError> {
                         email.as_str(),
                         Outcome::Refused,
                     )
-                    .detail(address.as_str());
+                    .detail(client.as_str());
                     audit::record(db, entry).await.ok();
                 }
                 None => {
@@ -105,11 +86,12 @@ pub async fn login(email: String, password: String) -> Result<Me, AppError> {
                     audit::record_counted(db, entry).await.ok();
                 }
             }
-            tracing::info!(%address, "login refused");
+            tracing::info!(%client, "login refused");
             return Err(AppError::InvalidCredentials);
         }
     };
 
+    attempts.withdraw().await?;
     db.clear_login_failures(ThrottleScope::Account, email.as_str())
         .await
         .map_err(internal("clearing login failures"))?;
@@ -120,7 +102,7 @@ pub async fn login(email: String, password: String) -> Result<Me, AppError> {
         email.as_str(),
         Outcome::Ok,
     )
-    .detail(address.as_str());
+    .detail(client.as_str());
     audit::record(db, entry).await.ok();
     tracing::info!(user_id = user.id, role = %user.role, "logged in");
     Ok(Me::from(&user))

@@ -3,9 +3,12 @@ use crate::error::AppError;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-fn email_conflict(error: crate::server::persistence::StoreError) -> AppError {
-    use crate::server::persistence::StoreError;
+fn user_conflict(error: crate::server::persistence::StoreError) -> AppError {
+    use crate::server::persistence::{StoreError, LAST_ACTIVE_ADMIN};
     match error {
+        StoreError::Conflict(name) if name == LAST_ACTIVE_ADMIN => AppError::conflict(
+            "This is the last active admin: make another account an active admin first.",
+        ),
         StoreError::Conflict(_) => AppError::conflict("Another account already uses this email."),
         other => crate::server::internal("saving a user")(other),
     }
@@ -41,8 +44,7 @@ pub async fn create_user(
     use super::ProfileFields;
     use crate::domain::{NewPassword, Role};
     use crate::server::audit::{self, Action, Actor, Entry, Outcome};
-    use crate::server::auth::{password as passwords, CallContext};
-    use crate::server::internal;
+    use crate::server::auth::CallContext;
     use crate::server::persistence::NewUser;
 
     let ctx = CallContext::get().await?;
@@ -51,9 +53,12 @@ pub async fn create_user(
         ProfileFields::parse(&email, &role, display_name.as_deref(), time_zone.as_deref())?;
     let password =
         NewPassword::parse(&password).map_err(|e| AppError::validation("password", e.0))?;
-    let hash = passwords::hash(password)
+    let hash = ctx
+        .state
+        .hashing
+        .hash(password)
         .await
-        .map_err(internal("hashing a password"))?;
+        .map_err(|e| e.into_app_error("hashing a password"))?;
     let user = ctx
         .state
         .db
@@ -65,7 +70,7 @@ pub async fn create_user(
             password_hash: hash,
         })
         .await
-        .map_err(email_conflict)?;
+        .map_err(user_conflict)?;
     let entry = Entry::new(
         Actor::User(admin.id),
         Action::UserCreate,
@@ -126,7 +131,7 @@ pub async fn update_user(
             },
         )
         .await
-        .map_err(email_conflict)?
+        .map_err(user_conflict)?
         .ok_or_else(|| AppError::not_found("That user"))?;
     let action = match (before.active, updated.active) {
         (true, false) => Action::UserDeactivate,

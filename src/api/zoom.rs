@@ -6,7 +6,8 @@ use crate::error::AppError;
 use leptos::prelude::*;
 
 pub use crate::types::zoom::{
-    ConnectionState, DoctorZoomRow, MyZoomView, TestOutcome, ZoomAccountView, ZoomSettingsView,
+    ConnectionState, DisconnectReport, DoctorZoomRow, MyZoomView, TestOutcome, ZoomAccountView,
+    ZoomSettingsView,
 };
 
 #[server(prefix = "/api", endpoint = "admin/zoom/settings")]
@@ -88,13 +89,26 @@ pub async fn check_my_zoom() -> Result<ZoomAccountView, AppError> {
     zoom_connections::check(&ctx.state, &doctor).await
 }
 
-/// Revokes the calling doctor's Zoom grant and deletes its tokens.
+/// Revokes the calling doctor's Zoom grant and deletes its tokens; says whether Zoom
+/// confirmed the revocation.
 #[server(prefix = "/api", endpoint = "zoom/disconnect")]
 #[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
-pub async fn disconnect_zoom() -> Result<(), AppError> {
+pub async fn disconnect_zoom() -> Result<DisconnectReport, AppError> {
     use crate::domain::Role;
     use crate::server::{auth::CallContext, zoom_connections};
     let ctx = CallContext::get().await?;
     let doctor = ctx.require(&[Role::Doctor]).await?;
     zoom_connections::disconnect(&ctx.state, &doctor).await
+}
+
+/// The clinic's Zoom admin fixed a locked setting: checks every blocked visit again now.
+/// Answers how many were queued.
+#[server(prefix = "/api", endpoint = "admin/zoom/recheck")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn recheck_blocked_visits() -> Result<u64, AppError> {
+    use crate::domain::Role;
+    use crate::server::{auth::CallContext, zoom_connections};
+    let ctx = CallContext::get().await?;
+    let admin = ctx.require(&[Role::Admin]).await?;
+    zoom_connections::recheck_blocked(&ctx.state, &admin).await
 }

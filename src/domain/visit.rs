@@ -72,6 +72,13 @@ pub enum MeetingState {
     /// Needs a person: the reason says what to fix, then retry.
     Failed,
     Cancelled,
+    /// Zoom would not keep the clinic's privacy settings (an account lock): no join link
+    /// for the patient; staff see what the clinic's Zoom admin must change. Re-checked on a
+    /// timer and when the admin says it is fixed.
+    Blocked,
+    /// Removed at Zoom after the visit, so a forwarded link no longer works. The visit
+    /// keeps its history.
+    Closed,
 }
 
 impl MeetingState {
@@ -81,6 +88,8 @@ impl MeetingState {
             MeetingState::Ready => "ready",
             MeetingState::Failed => "failed",
             MeetingState::Cancelled => "cancelled",
+            MeetingState::Blocked => "blocked",
+            MeetingState::Closed => "closed",
         }
     }
 
@@ -90,6 +99,8 @@ impl MeetingState {
             "ready" => MeetingState::Ready,
             "failed" => MeetingState::Failed,
             "cancelled" => MeetingState::Cancelled,
+            "blocked" => MeetingState::Blocked,
+            "closed" => MeetingState::Closed,
             other => return Err(ParseError::new(format!("unknown meeting state {other:?}"))),
         })
     }
@@ -121,6 +132,8 @@ mod tests {
             MeetingState::Ready,
             MeetingState::Failed,
             MeetingState::Cancelled,
+            MeetingState::Blocked,
+            MeetingState::Closed,
         ] {
             assert_eq!(MeetingState::parse(state.as_str()).unwrap(), state);
         }

@@ -6,14 +6,49 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 /// Only local paths are followed after login, so a crafted link cannot send someone who just
-/// logged in to another site (open redirect).
+/// logged in to another site (open redirect). Browsers read `\\` as `/` and silently drop
+/// tabs and newlines, so `/\\evil.example` and `/<tab>/evil.example` both mean
+/// `//evil.example`, another host: a path is followed only if it has no control characters,
+/// spaces or backslashes, and neither it nor its percent-decoded form starts with two slashes
+/// (or a slash and a backslash) or holds a control character.
 fn safe_return_path(next: Option<String>) -> String {
+    let local = |path: &str| {
+        path.starts_with('/')
+            && !path.starts_with("//")
+            && !path.starts_with("/\\")
+            && !path.chars().any(char::is_control)
+    };
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+        Some(path)
+            if local(&path)
+                && !path.chars().any(|c| c.is_whitespace() || c == '\\')
+                && local(&percent_decoded(&path)) =>
+        {
             path
         }
         _ => "/".to_owned(),
     }
+}
+
+/// `%XX` sequences decoded once (invalid ones kept as they are).
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[component]
@@ -99,5 +134,35 @@ mod tests {
         assert_eq!(safe_return_path(Some("https://evil.example".into())), "/");
         assert_eq!(safe_return_path(Some("/\\evil.example".into())), "/");
         assert_eq!(safe_return_path(None), "/");
+    }
+
+    #[test]
+    fn paths_a_browser_would_read_as_another_host_are_refused() {
+        for evil in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "\t//evil.example",
+            " //evil.example",
+            "/ /evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "/%2F/evil.example",
+            "/%2f/evil.example",
+            "/%5Cevil.example",
+            "/%5c%5cevil.example",
+            "%2F%2Fevil.example",
+            "/%09/evil.example",
+            "//evil.example/%2e%2e",
+            "https:evil.example",
+            "javascript:alert(1)",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(safe_return_path(Some(evil.into())), "/", "{evil:?}");
+        }
+        for local in ["/visits/abc?tab=1", "/admin/users", "/visits/a%20b", "/"] {
+            assert_eq!(safe_return_path(Some(local.into())), local);
+        }
     }
 }

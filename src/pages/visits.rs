@@ -45,6 +45,8 @@ pub fn state_label(visit: &VisitView) -> &'static str {
         MeetingState::Ready => "ready",
         MeetingState::Failed => "failed",
         MeetingState::Cancelled => "cancelled",
+        MeetingState::Blocked => "blocked",
+        MeetingState::Closed => "closed",
     }
 }
 
@@ -402,7 +404,10 @@ fn Visit(me: Me) -> impl IntoView {
                                         })}
                                         <a class="button secondary" href=ics rel="external" download="" data-testid="ics">"Add to calendar (.ics)"</a>
                                     </div>
-                                    {(!can_join && !can_start).then(|| view! { <p class="muted">"The video link appears here once the clinic's Zoom meeting is ready."</p> })}
+                                    {(!can_join && !can_start && v.meeting.state == MeetingState::Blocked).then(|| view! {
+                                        <p class="notice" data-testid="being-prepared">"Your visit is being prepared. The clinic is fixing a setting of its video service; the link appears here once it is done."</p>
+                                    })}
+                                    {(!can_join && !can_start && v.meeting.state != MeetingState::Blocked).then(|| view! { <p class="muted">"The video link appears here once the clinic's Zoom meeting is ready."</p> })}
                                 </div>
                             })}
                             <p class="error" role="alert" data-testid="action-error">{move || action_error().map(|e| e.to_string())}</p>
@@ -466,7 +471,12 @@ fn RescheduleForm(visit: VisitView, reschedule: ServerAction<RescheduleVisit>) -
 
 #[component]
 fn ChangeDoctorForm(visit: VisitView, change_doctor: ServerAction<ChangeDoctor>) -> impl IntoView {
-    let options = Resource::new(|| (), |_| booking_options());
+    // Loaded in the browser after hydration: a resource nested in the visit's own Transition
+    // hydrated differently from how the server rendered it, which stopped the page's updates.
+    let options = RwSignal::new(None);
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move { options.set(Some(booking_options().await)) });
+    });
     let doctor = RwSignal::new(visit.doctor_id.to_string());
     let id = visit.id.clone();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -484,13 +494,11 @@ fn ChangeDoctorForm(visit: VisitView, change_doctor: ServerAction<ChangeDoctor>)
             <form on:submit=on_submit data-testid="change-doctor-form">
                 <div class="field">
                     <label for="field-new-doctor">"Doctor"</label>
-                    <Transition fallback=|| ()>
-                        {move || options.get().and_then(Result::ok).map(|choices| view! {
-                            <select id="field-new-doctor" prop:value=move || doctor.get() on:change=move |ev| doctor.set(event_target_value(&ev))>
-                                {choices.doctors.into_iter().map(|d| { let value = d.id.to_string(); view! { <option value=value.clone() selected=move || doctor.get() == value>{d.label}</option> } }).collect_view()}
-                            </select>
+                    <select id="field-new-doctor" prop:value=move || doctor.get() on:change=move |ev| doctor.set(event_target_value(&ev))>
+                        {move || options.get().and_then(Result::ok).map(|choices| {
+                            choices.doctors.into_iter().map(|d| { let value = d.id.to_string(); view! { <option value=value.clone() selected=move || doctor.get() == value>{d.label}</option> } }).collect_view()
                         })}
-                    </Transition>
+                    </select>
                 </div>
                 <button type="submit" disabled=move || change_doctor.pending().get()>"Change doctor"</button>
             </form>

@@ -1,7 +1,7 @@
 use super::RequireRole;
 use crate::api::zoom::{
-    zoom_settings, ConnectionState, DoctorZoomRow, MapDoctorToZoomUser, SaveZoomSettings,
-    TestZoomConnection, ZoomSettingsView,
+    zoom_settings, ConnectionState, DoctorZoomRow, MapDoctorToZoomUser, RecheckBlockedVisits,
+    SaveZoomSettings, TestOutcome, TestZoomConnection, ZoomSettingsView,
 };
 use crate::components::field::{server_error_for, server_error_general, TextField};
 use crate::domain::{Role, ZoomConnectionMode, ZoomIdentifier};
@@ -144,10 +144,23 @@ fn SettingsForm(view: ZoomSettingsView, save: ServerAction<SaveZoomSettings>) ->
                 </div>
                 <p data-testid="test-result" role="status">
                     {move || test.value().get().map(|r| match r {
+                        Ok(TestOutcome::Connected { connected_as, elapsed_ms, .. }) => {
+                            format!("Connected as {connected_as} ({elapsed_ms} ms).")
+                        }
                         Ok(outcome) => outcome.describe(),
                         Err(error) => error.to_string(),
                     })}
                 </p>
+                <ul class="conflicts" data-testid="test-conflicts">
+                    {move || match test.value().get() {
+                        Some(Ok(TestOutcome::Connected { conflicts, .. })) => conflicts
+                            .into_iter()
+                            .map(|c| view! { <li class="error">{c}</li> })
+                            .collect_view()
+                            .into_any(),
+                        _ => ().into_any(),
+                    }}
+                </ul>
             </form>
         </section>
     }
@@ -160,13 +173,36 @@ fn Doctors(view: ZoomSettingsView, map: ServerAction<MapDoctorToZoomUser>) -> im
         <section class="card">
             <h2>"Doctors"</h2>
             <table class="users" data-testid="zoom-doctors">
-                <thead><tr><th>"Doctor"</th><th>"Zoom"</th>{s2s.then(|| view! { <th>"Zoom user (id or email)"</th> })}</tr></thead>
+                <thead><tr><th>"Doctor"</th><th>"Zoom"</th><th>"Licence"</th>{s2s.then(|| view! { <th>"Zoom user (id or email)"</th> })}</tr></thead>
                 <tbody>
                     {view.doctors.into_iter().map(|d| doctor_row(d, s2s, map)).collect_view()}
                 </tbody>
             </table>
             {move || map.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+            <Recheck />
         </section>
+    }
+}
+
+/// Visits blocked by a Zoom account lock are re-checked on a timer; after changing the
+/// setting at Zoom the admin can have them checked at once.
+#[component]
+fn Recheck() -> impl IntoView {
+    let recheck = ServerAction::<RecheckBlockedVisits>::new();
+    view! {
+        <p class="muted">"Changed a Zoom setting that blocked visits? "
+            <button type="button" class="secondary" data-testid="recheck"
+                disabled=move || recheck.pending().get()
+                on:click=move |_| { recheck.dispatch(RecheckBlockedVisits {}); }>
+                "Fixed: check blocked visits again"
+            </button>
+        </p>
+        <p role="status" data-testid="recheck-result">
+            {move || recheck.value().get().map(|r| match r {
+                Ok(n) => format!("{n} blocked visit(s) are being checked again."),
+                Err(error) => error.to_string(),
+            })}
+        </p>
     }
 }
 
@@ -187,11 +223,24 @@ fn doctor_row(
         describe_connection(&doctor.connection)
     };
     let warn = matches!(doctor.connection, ConnectionState::ReconnectNeeded { .. });
+    let basic = doctor.licence.as_deref() == Some("basic");
+    let licence = match doctor.licence.as_deref() {
+        Some("basic") => "Basic (free): visits up to 40 minutes, no BAA",
+        Some("licensed") => "Licensed",
+        _ => "Not checked yet",
+    };
     let email = doctor.email.clone();
+    let last_disconnect = doctor
+        .last_disconnect_failure
+        .map(|why| format!("Last disconnect: {why}"));
     view! {
         <tr data-email=email>
             <td>{doctor.name} <br/> <span class="muted">{doctor.email}</span></td>
-            <td class:error=warn>{status}</td>
+            <td class:error=warn>
+                {status}
+                {last_disconnect.map(|text| view! { <br/> <span class="error" data-testid="last-disconnect">{text}</span> })}
+            </td>
+            <td data-testid="licence" class:error=basic>{licence}</td>
             {s2s.then(|| view! {
                 <td>
                     <input aria-label="Zoom user" bind:value=zoom_user />

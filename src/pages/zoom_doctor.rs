@@ -35,11 +35,22 @@ fn MyZoom() -> impl IntoView {
             </Transition>
             <p data-testid="check-result" role="status">
                 {move || check.value().get().map(|r| match r {
-                    Ok(account) => format!("Zoom answered: connected as {} ({}).", account.email, account.zoom_user_id),
+                    Ok(account) => format!(
+                        "Zoom answered: connected as {} ({}, {} licence).",
+                        account.email, account.zoom_user_id, account.licence
+                    ),
                     Err(error) => error.to_string(),
                 })}
             </p>
-            {move || disconnect.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+            <ul class="conflicts" data-testid="check-conflicts">
+                {move || check.value().get().and_then(Result::ok).map(|account| {
+                    account.conflicts.into_iter().map(|c| view! { <li class="error">{c}</li> }).collect_view()
+                })}
+            </ul>
+            {move || disconnect.value().get().map(|result| match result {
+                Ok(report) => report.warning.map(|warning| view! { <p class="error" role="alert" data-testid="disconnect-warning">{warning}</p> }.into_any()),
+                Err(e) => Some(view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any()),
+            })}
         </section>
     }
 }

@@ -4,7 +4,8 @@
 use crate::domain::{DisplayName, Email, NewPassword, Role, TimeZone};
 use crate::server::auth::password;
 use crate::server::config::Settings;
-use crate::server::persistence::{Db, NewUser, StoreError};
+use crate::server::crypto::Keyring;
+use crate::server::persistence::{Db, NewUser, SealedValue, StoreError};
 use std::io::BufRead;
 
 pub struct CreateUser {
@@ -89,48 +90,129 @@ impl CreateUser {
     }
 }
 
+/// Passes of `rotate-key` over the database before it gives up on values that keep coming
+/// back under a retired key (an instance still running with the old key as its current one).
+const ROTATE_MAX_PASSES: usize = 5;
+
 /// `telehealth rotate-key`: re-seals every stored secret under the current `ENCRYPTION_KEY`,
 /// reading old values with the keys in `ENCRYPTION_OLD_KEYS`. Safe to run while the app runs:
-/// each value is replaced only if it has not changed since it was read.
+/// each value is replaced only if it has not changed since it was read. It scans again until
+/// nothing is left under a retired key (a value rewritten meanwhile may have been sealed by an
+/// instance still on the old key) and succeeds only then: after `ROTATE_MAX_PASSES` passes it
+/// fails, naming what remains.
 pub async fn rotate_key(settings: &Settings) -> Result<String, String> {
     let keyring = settings.keyring().map_err(|e| e.to_string())?;
     let db = Db::connect(&settings.database_url)
         .await
         .map_err(|e| format!("database: {e}"))?;
+    let result = rotate_passes(&db, &keyring).await;
+    // SQLite keeps old page images in its write-ahead log until a checkpoint: fold them into
+    // the database (zeroed by secure_delete) so no ciphertext under a retired key lingers.
+    let discarded = db
+        .discard_old_pages()
+        .await
+        .map_err(|e| format!("database: {e}"));
+    db.close().await;
+    let report = result?;
+    discarded?;
+    Ok(report)
+}
+
+async fn rotate_passes(db: &Db, keyring: &Keyring) -> Result<String, String> {
+    use secrecy::ExposeSecret;
+    let (mut resealed, mut skipped, mut total) = (0usize, 0usize, 0usize);
+    let mut unreadable: Vec<String> = Vec::new();
+    for pass in 1..=ROTATE_MAX_PASSES {
+        let values = db
+            .sealed_values()
+            .await
+            .map_err(|e| format!("database: {e}"))?;
+        if pass == 1 {
+            total = values.len();
+        }
+        let stale: Vec<_> = values
+            .iter()
+            .filter(|v| keyring.is_stale(&v.value))
+            .collect();
+        if stale.is_empty() {
+            return Ok(format!(
+                "{resealed} value(s) re-sealed under key {}, {skipped} changed meanwhile, {} already current",
+                keyring.current_key_id(),
+                total.saturating_sub(resealed + skipped)
+            ));
+        }
+        unreadable.clear();
+        for item in stale {
+            let plain = match keyring.open(&item.value, item.purpose, &item.key) {
+                Ok(plain) => plain,
+                Err(e) => {
+                    // Reported at the end, with everything else that remains.
+                    unreadable.push(format!("{} ({e})", describe_sealed(item)));
+                    continue;
+                }
+            };
+            let fresh = keyring.seal(plain.expose_secret(), item.purpose, &item.key);
+            if db
+                .replace_sealed(item, fresh)
+                .await
+                .map_err(|e| format!("database: {e}"))?
+            {
+                resealed += 1;
+            } else {
+                // Rewritten concurrently (a token refresh): the next pass looks at it again.
+                skipped += 1;
+            }
+            eprintln!("pass {pass}: re-sealed {resealed} of {total} values");
+        }
+        if unreadable.len() == keyring_stale_count(db, keyring).await? {
+            // Nothing left but values no configured key opens: more passes cannot help.
+            break;
+        }
+    }
     let values = db
         .sealed_values()
         .await
         .map_err(|e| format!("database: {e}"))?;
-    let total = values.len();
-    let (mut resealed, mut skipped) = (0usize, 0usize);
-    for item in values.iter().filter(|v| keyring.is_stale(&v.value)) {
-        let plain = keyring.open(&item.value, item.purpose).map_err(|e| {
-            let at = item.purpose.stored_in();
-            format!("{}.{} ({}): {e}", at.table, at.column, item.key)
-        })?;
-        use secrecy::ExposeSecret;
-        let fresh = keyring.seal(plain.expose_secret(), item.purpose);
-        if db
-            .replace_sealed(item, fresh)
-            .await
-            .map_err(|e| format!("database: {e}"))?
-        {
-            resealed += 1;
-        } else {
-            // Rewritten concurrently (a token refresh), hence already under the current key.
-            skipped += 1;
-        }
-        eprintln!("re-sealed {resealed} of {total} values");
+    let remaining: Vec<String> = values
+        .iter()
+        .filter(|v| keyring.is_stale(&v.value))
+        .map(|item| {
+            unreadable
+                .iter()
+                .find(|u| u.starts_with(&describe_sealed(item)))
+                .cloned()
+                .unwrap_or_else(|| describe_sealed(item))
+        })
+        .collect();
+    if remaining.is_empty() {
+        return Ok(format!(
+            "{resealed} value(s) re-sealed under key {}, {skipped} changed meanwhile, {} already current",
+            keyring.current_key_id(),
+            total.saturating_sub(resealed + skipped)
+        ));
     }
-    // SQLite keeps old page images in its write-ahead log until a checkpoint: fold them into
-    // the database (zeroed by secure_delete) so no ciphertext under a retired key lingers.
-    db.discard_old_pages()
-        .await
-        .map_err(|e| format!("database: {e}"))?;
-    db.close().await;
-    Ok(format!(
-        "{resealed} value(s) re-sealed under key {}, {skipped} changed meanwhile, {} already current",
-        keyring.current_key_id(),
-        total - resealed - skipped
+    Err(format!(
+        "{} value(s) are still sealed under a retired key after {ROTATE_MAX_PASSES} passes \
+         (is an instance still running with the old key as ENCRYPTION_KEY?): {}",
+        remaining.len(),
+        remaining.join(", ")
     ))
+}
+
+/// Where a sealed value lives and under which key, e.g. `zoom_connections.access_token_enc
+/// (3) under key k-old`.
+fn describe_sealed(item: &SealedValue) -> String {
+    let at = item.purpose.stored_in();
+    let key = item.value.split('.').nth(1).unwrap_or("?");
+    format!("{}.{} ({}) under key {key}", at.table, at.column, item.key)
+}
+
+async fn keyring_stale_count(db: &Db, keyring: &Keyring) -> Result<usize, String> {
+    Ok(db
+        .sealed_values()
+        .await
+        .map_err(|e| format!("database: {e}"))?
+        .iter()
+        .filter(|v| keyring.is_stale(&v.value))
+        .count())
 }

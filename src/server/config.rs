@@ -1,6 +1,7 @@
 //! Typed configuration, layered: built-in defaults, then an optional TOML file, then the
 //! environment. Every variable is documented in `.env.example`.
 
+use crate::server::client_ip::{self, IpNet, ProxyHeader};
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -98,6 +99,24 @@ pub struct Settings {
     pub meeting_job_lease: Duration,
     /// The longest wait between two attempts of a failing job (backoff doubles up to this).
     pub meeting_retry_max: Duration,
+    /// How often a meeting blocked by a Zoom account lock is checked again by itself.
+    pub meeting_blocked_recheck: Duration,
+    /// How long after a visit's end its meeting is removed at Zoom (forwarded links die).
+    pub meeting_close_after: Duration,
+    /// Peers (the TLS proxy) whose `trusted_proxy_header` names the client; nobody else's is
+    /// read. Empty: the connection's peer is the client.
+    pub trusted_proxies: Vec<IpNet>,
+    pub trusted_proxy_header: ProxyHeader,
+    /// Password hashes computed at once (19 MiB of memory each); more wait, then get 503.
+    pub password_hash_concurrency: usize,
+    /// How long a request waits for a free hashing slot before it gets 503.
+    pub password_hash_wait: Duration,
+    /// A patient's own upcoming (not yet ended, not cancelled) visits at most.
+    pub patient_max_open_visits: u32,
+    /// Bookings and reschedules a patient may make in 24 hours (each costs a Zoom call).
+    pub patient_max_daily_changes: u32,
+    /// Outside demo mode, serve an `http://` PUBLIC_URL anyway (a local trial only).
+    pub allow_insecure_http: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -128,6 +147,15 @@ struct FileLayer {
     meeting_workers: Option<usize>,
     meeting_job_lease_secs: Option<u64>,
     meeting_retry_max_secs: Option<u64>,
+    meeting_blocked_recheck_secs: Option<u64>,
+    meeting_close_after_secs: Option<u64>,
+    trusted_proxies: Option<String>,
+    trusted_proxy_header: Option<String>,
+    password_hash_concurrency: Option<usize>,
+    password_hash_wait_ms: Option<u64>,
+    patient_max_open_visits: Option<u32>,
+    patient_max_daily_changes: Option<u32>,
+    allow_insecure_http: Option<bool>,
 }
 
 pub const DEFAULT_CONFIG_FILE: &str = "telehealth.toml";
@@ -234,6 +262,51 @@ impl Settings {
                     .or(file.meeting_retry_max_secs)
                     .unwrap_or(300),
             ),
+            meeting_blocked_recheck: Duration::from_secs(
+                parse_env(&env, "MEETING_BLOCKED_RECHECK_SECS")?
+                    .or(file.meeting_blocked_recheck_secs)
+                    .unwrap_or(900),
+            ),
+            meeting_close_after: Duration::from_secs(
+                parse_env(&env, "MEETING_CLOSE_AFTER_SECS")?
+                    .or(file.meeting_close_after_secs)
+                    .unwrap_or(30 * 60),
+            ),
+            trusted_proxies: client_ip::parse_list(
+                &env("TRUSTED_PROXIES")
+                    .or(file.trusted_proxies)
+                    .unwrap_or_default(),
+            )
+            .map_err(|reason| ConfigError::Invalid {
+                name: "TRUSTED_PROXIES",
+                reason,
+            })?,
+            trusted_proxy_header: ProxyHeader::parse(
+                &env("TRUSTED_PROXY_HEADER")
+                    .or(file.trusted_proxy_header)
+                    .unwrap_or_else(|| "x-forwarded-for".to_owned()),
+            )
+            .map_err(|reason| ConfigError::Invalid {
+                name: "TRUSTED_PROXY_HEADER",
+                reason,
+            })?,
+            password_hash_concurrency: parse_env(&env, "PASSWORD_HASH_CONCURRENCY")?
+                .or(file.password_hash_concurrency)
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()) * 2),
+            password_hash_wait: Duration::from_millis(
+                parse_env(&env, "PASSWORD_HASH_WAIT_MS")?
+                    .or(file.password_hash_wait_ms)
+                    .unwrap_or(2000),
+            ),
+            patient_max_open_visits: parse_env(&env, "PATIENT_MAX_OPEN_VISITS")?
+                .or(file.patient_max_open_visits)
+                .unwrap_or(5),
+            patient_max_daily_changes: parse_env(&env, "PATIENT_MAX_DAILY_CHANGES")?
+                .or(file.patient_max_daily_changes)
+                .unwrap_or(20),
+            allow_insecure_http: parse_env(&env, "ALLOW_INSECURE_HTTP")?
+                .or(file.allow_insecure_http)
+                .unwrap_or(false),
         };
         for (name, url) in [
             ("ZOOM_OAUTH_BASE_URL", &settings.zoom_oauth_base_url),
@@ -262,6 +335,15 @@ impl Settings {
                 reason: "must be greater than zero".into(),
             });
         }
+        if settings.password_hash_concurrency == 0
+            || settings.patient_max_open_visits == 0
+            || settings.patient_max_daily_changes == 0
+        {
+            return Err(ConfigError::Invalid {
+                name: "PASSWORD_HASH_CONCURRENCY / PATIENT_MAX_*",
+                reason: "must be greater than zero".into(),
+            });
+        }
         if settings.meeting_job_lease < settings.create_fence() + Duration::from_secs(5) {
             return Err(ConfigError::Invalid {
                 name: "MEETING_JOB_LEASE_SECS",
@@ -273,6 +355,84 @@ impl Settings {
             });
         }
         Ok(settings)
+    }
+
+    /// Outside demo mode, nothing that carries patient data or secrets may travel in clear:
+    /// the app's own URL (session cookies), Zoom (tokens, client secret) and the database.
+    /// Checked when the server starts; each refusal names the setting to change.
+    pub fn require_secure_transport(&self) -> Result<(), ConfigError> {
+        if self.demo_mode {
+            return Ok(());
+        }
+        if !self.uses_https() && !self.allow_insecure_http {
+            return Err(ConfigError::Invalid {
+                name: "PUBLIC_URL",
+                reason: format!(
+                    "{} is not https:// — set PUBLIC_URL to the https:// address of your TLS \
+                     proxy (session cookies would otherwise travel in clear), or set \
+                     ALLOW_INSECURE_HTTP=true for a local trial without patient data",
+                    self.public_url
+                ),
+            });
+        }
+        for (name, url) in [
+            ("ZOOM_OAUTH_BASE_URL", &self.zoom_oauth_base_url),
+            ("ZOOM_API_BASE_URL", &self.zoom_api_base_url),
+        ] {
+            // The simulator on this machine (a trial, the tests) crosses no network.
+            let local = reqwest::Url::parse(url)
+                .ok()
+                .and_then(|u| u.host_str().map(is_loopback))
+                .unwrap_or(false);
+            if !url.starts_with("https://") && !local {
+                return Err(ConfigError::Invalid {
+                    name,
+                    reason: format!(
+                        "{url} is not https:// — Zoom tokens and secrets would travel in clear; \
+                         set {name} to Zoom's https:// URL (or leave it unset); only the \
+                         simulator on this machine (127.0.0.1, localhost) may use http://"
+                    ),
+                });
+            }
+        }
+        self.require_secure_database()
+    }
+
+    /// A PostgreSQL server on another machine must be reached over TLS: `sslmode=require` at
+    /// least (`verify-ca` or `verify-full` also check its certificate). Outside demo mode.
+    pub fn require_secure_database(&self) -> Result<(), ConfigError> {
+        if self.demo_mode || self.database_url.backend() != DatabaseBackend::Postgres {
+            return Ok(());
+        }
+        let Ok(url) = reqwest::Url::parse(self.database_url.expose()) else {
+            return Ok(());
+        };
+        let host = url.host_str().unwrap_or("");
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let query = |name: &str| {
+            url.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        };
+        // No host in the URL (or a `host=` of a socket directory) means a Unix socket.
+        let socket = host.is_empty()
+            || query("host").is_some_and(|h| h.starts_with('/'))
+            || host.starts_with('%');
+        if socket || is_loopback(host) {
+            return Ok(());
+        }
+        match query("sslmode").as_deref() {
+            Some("require" | "verify-ca" | "verify-full") => Ok(()),
+            other => Err(ConfigError::Invalid {
+                name: "DATABASE_URL",
+                reason: format!(
+                    "the PostgreSQL server {host} is not on this machine, and sslmode is {} — \
+                     add ?sslmode=verify-full (or at least sslmode=require) so patient data \
+                     does not cross the network in clear",
+                    other.unwrap_or("not set")
+                ),
+            }),
+        }
     }
 
     /// How long a create request can still be in flight after a worker decides to send it:
@@ -329,6 +489,15 @@ impl Settings {
             "telehealth_session"
         }
     }
+}
+
+/// `localhost`, `127.x.x.x` or `::1` (with or without brackets): this machine.
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn read_file_layer(path: &Path) -> Result<FileLayer, ConfigError> {
@@ -408,6 +577,91 @@ mod tests {
         assert_eq!(settings.public_origin(), "https://clinic.example");
         assert_eq!(settings.session_cookie_name(), "__Host-telehealth");
         assert!(!format!("{settings:?}").contains("secret"));
+    }
+
+    fn secure(pairs: &[(&str, &str)]) -> Result<(), String> {
+        let mut all = vec![("APP_CONFIG_FILE", "/dev/null")];
+        all.extend_from_slice(pairs);
+        Settings::load(env_of(&all))
+            .unwrap()
+            .require_secure_transport()
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn outside_demo_mode_nothing_travels_in_clear() {
+        let https = ("PUBLIC_URL", "https://visits.clinic.example");
+        let err = secure(&[]).unwrap_err();
+        assert!(
+            err.contains("PUBLIC_URL") && err.contains("ALLOW_INSECURE_HTTP"),
+            "{err}"
+        );
+        assert!(secure(&[https]).is_ok());
+        assert!(secure(&[("ALLOW_INSECURE_HTTP", "true")]).is_ok());
+        assert!(secure(&[("DEMO_MODE", "true")]).is_ok());
+        assert!(secure(&[
+            ("DEMO_MODE", "true"),
+            ("ZOOM_API_BASE_URL", "http://127.0.0.1:3002/v2"),
+            ("DATABASE_URL", "postgres://u:p@db.internal/t"),
+        ])
+        .is_ok());
+
+        for name in ["ZOOM_OAUTH_BASE_URL", "ZOOM_API_BASE_URL"] {
+            let err = secure(&[https, (name, "http://zoom.example")]).unwrap_err();
+            assert!(err.contains(name) && err.contains("https://"), "{err}");
+            assert!(secure(&[https, (name, "http://127.0.0.1:3002")]).is_ok());
+        }
+
+        let remote = |url: &'static str| secure(&[https, ("DATABASE_URL", url)]);
+        let err = remote("postgres://app:SECRETPW@db.internal:5432/t").unwrap_err();
+        assert!(
+            err.contains("DATABASE_URL") && err.contains("sslmode=require"),
+            "{err}"
+        );
+        assert!(!err.contains("SECRETPW"), "{err}");
+        assert!(remote("postgres://app:pw@db.internal/t?sslmode=prefer").is_err());
+        assert!(remote("postgres://app:pw@db.internal/t?sslmode=disable").is_err());
+        for ok in [
+            "postgres://app:pw@db.internal/t?sslmode=require",
+            "postgres://app:pw@db.internal/t?sslmode=verify-ca",
+            "postgresql://app:pw@10.0.0.5/t?application_name=x&sslmode=verify-full",
+            "postgres://app:pw@localhost/t",
+            "postgres://app:pw@127.0.0.1:5432/t",
+            "postgres://app:pw@[::1]:5432/t",
+            "postgres:///t?host=/var/run/postgresql",
+            "sqlite:data/t.db?mode=rwc",
+        ] {
+            assert!(remote(ok).is_ok(), "{ok}: {:?}", remote(ok));
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_and_limits_are_parsed_and_checked() {
+        let settings = Settings::load(env_of(&[
+            ("APP_CONFIG_FILE", "/dev/null"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, ::1"),
+            ("TRUSTED_PROXY_HEADER", "Forwarded"),
+        ]))
+        .unwrap();
+        assert_eq!(settings.trusted_proxies.len(), 2);
+        assert_eq!(settings.trusted_proxy_header, ProxyHeader::Forwarded);
+        assert!(settings.password_hash_concurrency >= 2);
+        assert_eq!(settings.patient_max_open_visits, 5);
+        assert_eq!(settings.patient_max_daily_changes, 20);
+        for (name, value) in [
+            ("TRUSTED_PROXIES", "10.0.0.0/40"),
+            ("TRUSTED_PROXY_HEADER", "x-real-ip"),
+            ("PASSWORD_HASH_CONCURRENCY", "0"),
+            ("PATIENT_MAX_OPEN_VISITS", "0"),
+        ] {
+            let err = Settings::load(env_of(&[("APP_CONFIG_FILE", "/dev/null"), (name, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(name.split('_').next().unwrap()),
+                "{name}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -1,8 +1,13 @@
 //! Encryption at rest for Zoom credentials and tokens: AES-256-GCM with a random 96-bit nonce
-//! per value. Every ciphertext names the key that sealed it (`v1.<key id>.<base64>`) so keys
+//! per value. Every ciphertext names the key that sealed it (`v2.<key id>.<base64>`) so keys
 //! can be rotated: old keys stay configured for reading while `rotate-key` re-seals everything
-//! under the current one. The associated data binds a ciphertext to its purpose (table and
-//! column), so one stored secret cannot be swapped into another's place.
+//! under the current one. The associated data binds a ciphertext to its place: its purpose
+//! (table and column) and its row (e.g. the doctor whose token it is), so someone who can
+//! write the database cannot swap one stored secret into another's place, not even two
+//! doctors' tokens in the same column: the swapped value fails to open.
+//!
+//! `v1.` values (sealed before row binding) bind the column only. They still open, and
+//! `rotate-key` re-seals them as `v2.`.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -57,8 +62,9 @@ impl Purpose {
         Purpose::MeetingJoinUrl,
     ];
 
-    /// The associated data: `table.column` without the `_enc` suffix. Never change one: values
-    /// sealed under the old text would no longer open.
+    /// The associated data of `v1.` values: `table.column` without the `_enc` suffix; `v2.`
+    /// values add `#<row key>`. Never change one: values sealed under the old text would no
+    /// longer open.
     pub fn aad(self) -> &'static str {
         match self {
             Purpose::ZoomClientSecret => "zoom_settings.client_secret",
@@ -171,7 +177,10 @@ impl Keyring {
         &self.current.id
     }
 
-    pub fn seal(&self, plaintext: &str, purpose: Purpose) -> String {
+    /// Seals `plaintext` for the row whose `stored_in().key_column` is `row` (as text: a user
+    /// id, an appointment id, a state hash; `1` for the single-row tables).
+    pub fn seal(&self, plaintext: &str, purpose: Purpose, row: impl std::fmt::Display) -> String {
+        let aad = row_aad(purpose, &row.to_string());
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let sealed = self
@@ -181,20 +190,36 @@ impl Keyring {
                 Nonce::from_slice(&nonce),
                 Payload {
                     msg: plaintext.as_bytes(),
-                    aad: purpose.aad().as_bytes(),
+                    aad: aad.as_bytes(),
                 },
             )
             .expect("AES-GCM encryption of an in-memory value cannot fail");
         let mut blob = nonce.to_vec();
         blob.extend_from_slice(&sealed);
-        format!("v1.{}.{}", self.current.id, URL_SAFE_NO_PAD.encode(blob))
+        format!(
+            "{CURRENT_FORMAT}.{}.{}",
+            self.current.id,
+            URL_SAFE_NO_PAD.encode(blob)
+        )
     }
 
-    pub fn open(&self, sealed: &str, purpose: Purpose) -> Result<SecretString, CryptoError> {
+    /// Opens a value sealed for `purpose` in `row`; one sealed for another row or column
+    /// fails as `Tampered`.
+    pub fn open(
+        &self,
+        sealed: &str,
+        purpose: Purpose,
+        row: impl std::fmt::Display,
+    ) -> Result<SecretString, CryptoError> {
         let mut parts = sealed.splitn(3, '.');
-        let (Some("v1"), Some(key_id), Some(body)) = (parts.next(), parts.next(), parts.next())
+        let (Some(format), Some(key_id), Some(body)) = (parts.next(), parts.next(), parts.next())
         else {
             return Err(CryptoError::Malformed);
+        };
+        let aad = match format {
+            CURRENT_FORMAT => row_aad(purpose, &row.to_string()),
+            "v1" => purpose.aad().to_owned(),
+            _ => return Err(CryptoError::Malformed),
         };
         let cipher = self
             .all
@@ -212,7 +237,7 @@ impl Keyring {
                 Nonce::from_slice(nonce),
                 Payload {
                     msg: ciphertext,
-                    aad: purpose.aad().as_bytes(),
+                    aad: aad.as_bytes(),
                 },
             )
             .map_err(|_| CryptoError::Tampered)?;
@@ -221,10 +246,19 @@ impl Keyring {
             .map_err(|_| CryptoError::Malformed)
     }
 
-    /// True when `sealed` was not sealed with the current key.
+    /// True when `sealed` was not sealed with the current key, or not bound to its row
+    /// (`v1.`): `rotate-key` re-seals it.
     pub fn is_stale(&self, sealed: &str) -> bool {
-        sealed.split('.').nth(1) != Some(self.current.id.as_str())
+        let mut parts = sealed.split('.');
+        parts.next() != Some(CURRENT_FORMAT) || parts.next() != Some(self.current.id.as_str())
     }
+}
+
+/// The format of values sealed now: bound to purpose and row.
+const CURRENT_FORMAT: &str = "v2";
+
+fn row_aad(purpose: Purpose, row: &str) -> String {
+    format!("{}#{row}", purpose.aad())
 }
 
 /// A fresh random key in configuration format, for `telehealth generate-key`.
@@ -246,22 +280,88 @@ mod tests {
         .unwrap()
     }
 
+    /// A value as the code before row binding sealed it: `v1.`, the column's text only.
+    fn seal_v1(keys: &Keyring, plaintext: &str, purpose: Purpose) -> String {
+        let nonce = [7u8; 12];
+        let sealed = keys
+            .current
+            .cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: purpose.aad().as_bytes(),
+                },
+            )
+            .unwrap();
+        let mut blob = nonce.to_vec();
+        blob.extend_from_slice(&sealed);
+        format!("v1.{}.{}", keys.current.id, URL_SAFE_NO_PAD.encode(blob))
+    }
+
     #[test]
     fn seals_and_opens_with_the_same_purpose_only() {
         let keys = ring(&generate_key_spec("k1"), None);
-        let sealed = keys.seal("refresh-token-value", Purpose::ZoomRefreshToken);
-        assert!(sealed.starts_with("v1.k1."));
+        let sealed = keys.seal("refresh-token-value", Purpose::ZoomRefreshToken, 7);
+        assert!(sealed.starts_with("v2.k1."));
         assert!(!sealed.contains("refresh-token-value"));
         assert_eq!(
-            keys.open(&sealed, Purpose::ZoomRefreshToken)
+            keys.open(&sealed, Purpose::ZoomRefreshToken, 7)
                 .unwrap()
                 .expose_secret(),
             "refresh-token-value"
         );
         assert!(matches!(
-            keys.open(&sealed, Purpose::ZoomClientSecret),
+            keys.open(&sealed, Purpose::ZoomClientSecret, 7),
             Err(CryptoError::Tampered)
         ));
+    }
+
+    #[test]
+    fn a_value_moved_to_another_row_does_not_open() {
+        let keys = ring(&generate_key_spec("k1"), None);
+        let doctor_a = keys.seal("token of doctor 1", Purpose::ZoomAccessToken, 1);
+        let doctor_b = keys.seal("token of doctor 2", Purpose::ZoomAccessToken, 2);
+        assert!(matches!(
+            keys.open(&doctor_a, Purpose::ZoomAccessToken, 2),
+            Err(CryptoError::Tampered)
+        ));
+        assert!(matches!(
+            keys.open(&doctor_b, Purpose::ZoomAccessToken, 1),
+            Err(CryptoError::Tampered)
+        ));
+        // "1" and "12" must not collide through concatenation with the purpose text.
+        assert!(keys.open(&doctor_a, Purpose::ZoomAccessToken, 12).is_err());
+    }
+
+    #[test]
+    fn values_sealed_before_row_binding_still_open_and_are_due_for_rotation() {
+        let keys = ring(&generate_key_spec("k1"), None);
+        let old = seal_v1(&keys, "passcode", Purpose::MeetingPasscode);
+        assert_eq!(
+            keys.open(&old, Purpose::MeetingPasscode, 42)
+                .unwrap()
+                .expose_secret(),
+            "passcode"
+        );
+        assert!(keys.is_stale(&old), "v1 under the current key is re-sealed");
+        assert!(keys.open(&old, Purpose::MeetingJoinUrl, 42).is_err());
+        let fresh = keys.seal("passcode", Purpose::MeetingPasscode, 42);
+        assert!(!keys.is_stale(&fresh));
+        assert!(keys
+            .open(
+                &fresh.replacen("v2.", "v1.", 1),
+                Purpose::MeetingPasscode,
+                42
+            )
+            .is_err());
+        assert!(keys
+            .open(
+                &fresh.replacen("v2.", "v3.", 1),
+                Purpose::MeetingPasscode,
+                42
+            )
+            .is_err());
     }
 
     #[test]
@@ -279,8 +379,8 @@ mod tests {
     fn the_same_value_seals_differently_each_time() {
         let keys = ring(&generate_key_spec("k1"), None);
         assert_ne!(
-            keys.seal("x", Purpose::MeetingPasscode),
-            keys.seal("x", Purpose::MeetingPasscode)
+            keys.seal("x", Purpose::MeetingPasscode, 1),
+            keys.seal("x", Purpose::MeetingPasscode, 1)
         );
     }
 
@@ -288,21 +388,21 @@ mod tests {
     fn old_keys_open_and_rotation_is_detected() {
         let old_spec = generate_key_spec("old");
         let old = ring(&old_spec, None);
-        let sealed = old.seal("secret", Purpose::MeetingPasscode);
+        let sealed = old.seal("secret", Purpose::MeetingPasscode, 1);
         let rotated = ring(&generate_key_spec("new"), Some(&old_spec));
         assert!(rotated.is_stale(&sealed));
         assert_eq!(
             rotated
-                .open(&sealed, Purpose::MeetingPasscode)
+                .open(&sealed, Purpose::MeetingPasscode, 1)
                 .unwrap()
                 .expose_secret(),
             "secret"
         );
-        let resealed = rotated.seal("secret", Purpose::MeetingPasscode);
+        let resealed = rotated.seal("secret", Purpose::MeetingPasscode, 1);
         assert!(!rotated.is_stale(&resealed));
         let without_old = ring(&generate_key_spec("new"), None);
         assert!(matches!(
-            without_old.open(&sealed, Purpose::MeetingPasscode),
+            without_old.open(&sealed, Purpose::MeetingPasscode, 1),
             Err(CryptoError::UnknownKey(_))
         ));
     }
@@ -310,14 +410,14 @@ mod tests {
     #[test]
     fn tampering_and_bad_keys_are_refused() {
         let keys = ring(&generate_key_spec("k1"), None);
-        let sealed = keys.seal("secret", Purpose::MeetingPasscode);
+        let sealed = keys.seal("secret", Purpose::MeetingPasscode, 1);
         // Flip one character inside the ciphertext (not the last, whose low bits base64 ignores).
         let mut bytes = sealed.into_bytes();
         let i = bytes.len() - 8;
         bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
         let sealed = String::from_utf8(bytes).unwrap();
-        assert!(keys.open(&sealed, Purpose::MeetingPasscode).is_err());
-        assert!(keys.open("plaintext", Purpose::MeetingPasscode).is_err());
+        assert!(keys.open(&sealed, Purpose::MeetingPasscode, 1).is_err());
+        assert!(keys.open("plaintext", Purpose::MeetingPasscode, 1).is_err());
         for bad in ["nokey", "k1:short", "bad id:AAAA", ":AAAA"] {
             assert!(
                 Keyring::new(&SecretString::from(bad), None).is_err(),

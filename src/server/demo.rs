@@ -80,7 +80,7 @@ pub async fn seed_zoom_settings(db: &Db, keyring: &Keyring) -> Result<(), StoreE
     let admin = db
         .credentials_by_email(&Email::parse(DEMO_ACCOUNTS[0].email).expect("demo email parses"))
         .await?;
-    let sealed = keyring.seal(DEMO_ZOOM_CLIENT_SECRET, Purpose::ZoomClientSecret);
+    let sealed = keyring.seal(DEMO_ZOOM_CLIENT_SECRET, Purpose::ZoomClientSecret, 1);
     db.save_zoom_settings(
         ZoomConnectionMode::UserOauth,
         DEMO_ZOOM_CLIENT_ID,

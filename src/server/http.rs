@@ -80,13 +80,28 @@ pub async fn api_error_status(request: Request, next: Next) -> Response {
     if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status =
             StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if let AppError::RateLimited { retry_after_secs } = error {
+        if let Some(retry_after_secs) = error.retry_after_secs() {
             parts
                 .headers
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The client's address (see `server::client_ip`): the peer, or behind a trusted proxy the
+/// address the proxy forwarded.
+pub fn client_ip(
+    settings: &crate::server::config::Settings,
+    peer: std::net::IpAddr,
+    headers: &HeaderMap,
+) -> std::net::IpAddr {
+    crate::server::client_ip::client_ip(
+        peer,
+        headers,
+        &settings.trusted_proxies,
+        settings.trusted_proxy_header,
+    )
 }
 
 /// Page routes and the roles that may open them. Pages are only views: the server functions
@@ -103,14 +118,59 @@ const PUBLIC_PAGES: &[&str] = &[
 
 /// Anonymous visitors to a protected page go to the login page and come back afterwards;
 /// logged-in users without the role get the page's refusal with status 403.
+///
+/// Every HTML page is rendered for the person asking (names, visits, the data Leptos embeds
+/// for hydration), so none may be kept by the browser's or a proxy's cache: a shared or
+/// later user of the same machine could open it from there after logout.
 pub async fn guard_pages(
     State(state): State<AppState>,
     session: Session,
     request: Request,
     next: Next,
 ) -> Response {
+    let mut response = guard(state, session, request, next).await;
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !html {
+        return response;
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    render_fully(response).await
+}
+
+/// The largest HTML page we render (they are a few tens of KiB).
+const MAX_PAGE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Renders a page to its end in a task of its own, then answers with the whole of it.
+/// Leptos renders while the body streams: when nobody reads the body to its end (a `HEAD`
+/// request, a browser that goes away mid-page), the page's reactive owner is dropped while
+/// its data loaders still run, and they panic on the disposed signals (found by the fuzz
+/// campaign). A page now always completes, whatever the client does.
+async fn render_fully(response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    match tokio::spawn(to_bytes(body, MAX_PAGE_BYTES)).await {
+        Ok(Ok(bytes)) => Response::from_parts(parts, Body::from(bytes)),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "rendering a page failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+        Err(error) => {
+            tracing::error!(%error, "the page rendering task failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+async fn guard(state: AppState, session: Session, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
-    if request.method() != Method::GET || PUBLIC_PAGES.iter().any(|p| path.starts_with(p)) {
+    // HEAD is a GET without the body: the same page, the same guard.
+    let view = matches!(*request.method(), Method::GET | Method::HEAD);
+    if !view || PUBLIC_PAGES.iter().any(|p| path.starts_with(p)) {
         return next.run(request).await;
     }
     let user = match current_user(&session, &state.db).await {
@@ -130,6 +190,10 @@ pub async fn guard_pages(
         .filter(|(prefix, _)| path == *prefix || path.starts_with(&format!("{prefix}/")))
         .all(|(_, roles)| roles.contains(&user.role));
     let mut response = next.run(request).await;
+    // Whatever it is (a page, a file download), it was produced for this logged-in person.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if !allowed {
         tracing::warn!(user_id = user.id, role = %user.role, %path, "refused a page outside the role");
         *response.status_mut() = StatusCode::FORBIDDEN;

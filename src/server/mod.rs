@@ -4,8 +4,11 @@
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod client_ip;
 pub mod config;
 pub mod crypto;
+#[cfg(test)]
+mod debug_redaction;
 pub mod demo;
 pub mod http;
 pub mod persistence;
@@ -33,6 +36,8 @@ pub struct AppState {
     pub video: Arc<dyn video::VideoProvider>,
     /// Wakes this instance's meeting worker when a request queues Zoom work.
     pub jobs_wake: Arc<tokio::sync::Notify>,
+    /// Bounds the password hashes computed at once (logins, password changes, new users).
+    pub hashing: Arc<auth::password::HashGate>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

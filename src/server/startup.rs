@@ -53,6 +53,7 @@ impl Application {
         leptos_options: LeptosOptions,
     ) -> Result<Self, StartupError> {
         let keyring = Arc::new(settings.keyring()?);
+        settings.require_secure_transport()?;
         let db = Db::connect(&settings.database_url).await?;
         if settings.demo_mode {
             demo::announce();
@@ -72,6 +73,10 @@ impl Application {
             &settings.zoom_api_base_url,
             settings.zoom_request_timeout,
         ));
+        let hashing = Arc::new(password::HashGate::new(
+            settings.password_hash_concurrency,
+            settings.password_hash_wait,
+        ));
         let state = AppState {
             db,
             settings: Arc::new(settings),
@@ -79,6 +84,7 @@ impl Application {
             keyring,
             video,
             jobs_wake: Arc::new(tokio::sync::Notify::new()),
+            hashing,
         };
         let router = router(state.clone());
         tokio::task::spawn_blocking(password::warm_up);
@@ -201,7 +207,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Prunes expired sessions and old login failures so the tables stay small.
+/// Prunes expired sessions, old login failures and visit-limit events so the tables stay small.
 async fn housekeeping(state: AppState) {
     let store = DbSessionStore::new(state.db.clone());
     let window = state.settings.login_failure_window.as_secs() as i64;
@@ -213,6 +219,9 @@ async fn housekeeping(state: AppState) {
         }
         if let Err(error) = state.db.prune_login_failures(window).await {
             tracing::warn!(%error, "pruning login failures failed");
+        }
+        if let Err(error) = state.db.prune_rate_events().await {
+            tracing::warn!(%error, "pruning visit limits failed");
         }
     }
 }

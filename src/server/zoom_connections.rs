@@ -6,11 +6,12 @@ use crate::domain::{Role, ZoomConnectionMode, ZoomIdentifier};
 use crate::error::AppError;
 use crate::server::audit::{self, Action, Actor, Entry, Outcome};
 use crate::server::crypto::Purpose;
-use crate::server::persistence::{ConnectionRow, StoreError, UserRecord};
-use crate::server::video::{Disconnected, HostId, ProviderError};
+use crate::server::persistence::{AuditQuery, ConnectionRow, StoreError, UserRecord};
+use crate::server::video::{Disconnected, HostId, HostReport, Licence, ProviderError};
 use crate::server::{internal, AppState};
 use crate::types::zoom::{
-    ConnectionState, DoctorZoomRow, MyZoomView, TestOutcome, ZoomAccountView, ZoomSettingsView,
+    ConnectionState, DisconnectReport, DoctorZoomRow, MyZoomView, TestOutcome, ZoomAccountView,
+    ZoomSettingsView,
 };
 use secrecy::{ExposeSecret, SecretString};
 
@@ -94,7 +95,11 @@ pub async fn settings_view(state: &AppState) -> Result<ZoomSettingsView, AppErro
         .zoom_mappings()
         .await
         .map_err(internal("loading Zoom mappings"))?;
-    let doctors = db
+    let licences = db
+        .host_licences()
+        .await
+        .map_err(internal("loading Zoom licences"))?;
+    let mut doctors: Vec<DoctorZoomRow> = db
         .list_users()
         .await
         .map_err(internal("listing doctors"))?
@@ -113,8 +118,16 @@ pub async fn settings_view(state: &AppState) -> Result<ZoomSettingsView, AppErro
                 .find(|(id, _)| *id == doctor.id)
                 .map(|(_, z)| z.clone()),
             connection: connection_state(connections.iter().find(|c| c.user_id == doctor.id)),
+            licence: licences
+                .iter()
+                .find(|(id, _)| *id == doctor.id)
+                .map(|(_, l)| l.clone()),
+            last_disconnect_failure: None,
         })
         .collect();
+    for doctor in &mut doctors {
+        doctor.last_disconnect_failure = last_disconnect_failure(state, doctor.id).await;
+    }
     Ok(ZoomSettingsView {
         mode: settings.as_ref().map(|s| s.mode),
         client_id: settings
@@ -138,7 +151,7 @@ pub async fn save_settings(
     let sealed = input.client_secret.map(|s| {
         state
             .keyring
-            .seal(s.expose_secret(), Purpose::ZoomClientSecret)
+            .seal(s.expose_secret(), Purpose::ZoomClientSecret, 1)
     });
     state
         .db
@@ -174,6 +187,7 @@ pub async fn test_connection(state: &AppState, admin: &UserRecord) -> TestOutcom
         Ok(report) => TestOutcome::Connected {
             connected_as: report.connected_as,
             elapsed_ms: report.elapsed_ms,
+            conflicts: preflight_all(state).await,
         },
         Err(ProviderError::NotConfigured) => TestOutcome::NotConfigured,
         Err(ProviderError::BadCredentials) | Err(ProviderError::ReconnectNeeded) => {
@@ -203,6 +217,71 @@ pub async fn test_connection(state: &AppState, admin: &UserRecord) -> TestOutcom
     outcome
 }
 
+/// Sentences naming each conflict of a host's Zoom settings with the privacy contract, and
+/// a Basic licence (40-minute meetings, no BAA).
+fn conflict_lines(who: &str, report: &HostReport) -> Vec<String> {
+    let mut lines: Vec<String> = report
+        .conflicts
+        .iter()
+        .map(|s| {
+            format!(
+                "{who}: {} by default; every visit's meeting turns it off, and if the Zoom account locks it, visits are blocked until it is changed ({}).",
+                s.problem(),
+                s.fix()
+            )
+        })
+        .collect();
+    if report.licence == Licence::Basic {
+        lines.push(format!(
+            "{who}: the Zoom user is Basic (free): meetings end after 40 minutes and no BAA covers them; visits longer than 40 minutes are refused."
+        ));
+    }
+    lines
+}
+
+/// The pre-flight of every active doctor who can host (connected, or mapped for
+/// Server-to-Server): what their Zoom settings would do to a visit, before one is booked.
+async fn preflight_all(state: &AppState) -> Vec<String> {
+    let Ok(users) = state.db.list_users().await else {
+        return vec!["The doctors could not be read; try again.".into()];
+    };
+    let mut lines = Vec::new();
+    for doctor in users.iter().filter(|u| u.role == Role::Doctor && u.active) {
+        let who = doctor
+            .display_name
+            .as_ref()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| doctor.email.to_string());
+        match state.video.check_host(HostId(doctor.id)).await {
+            Ok(report) => lines.extend(conflict_lines(&who, &report)),
+            Err(ProviderError::NotConnected) => {}
+            Err(error) => lines.push(format!("{who}: could not be checked ({error}).")),
+        }
+    }
+    lines
+}
+
+/// The admin says the clinic's Zoom settings are fixed: every blocked visit is checked again
+/// now (the worker also re-checks them on a timer).
+#[tracing::instrument(skip_all, fields(user_id = admin.id))]
+pub async fn recheck_blocked(state: &AppState, admin: &UserRecord) -> Result<u64, AppError> {
+    let queued = state
+        .db
+        .recheck_blocked()
+        .await
+        .map_err(internal("queueing blocked meetings"))?;
+    state.jobs_wake.notify_one();
+    let entry = Entry::new(
+        Actor::User(admin.id),
+        Action::ZoomRecheck,
+        "zoom",
+        Outcome::Ok,
+    )
+    .detail(format!("{queued} blocked visit(s) queued"));
+    note(state, entry).await;
+    Ok(queued)
+}
+
 /// Server-to-Server: which Zoom user hosts a doctor's visits; `None` clears it.
 #[tracing::instrument(skip_all, fields(user_id = admin.id, doctor_id))]
 pub async fn map_doctor(
@@ -218,11 +297,21 @@ pub async fn map_doctor(
         .map_err(internal("loading a doctor"))?
         .filter(|d| d.role == Role::Doctor)
         .ok_or_else(|| AppError::not_found("That doctor"))?;
+    // Two doctors on one Zoom user could each start the other's meetings (the start link is
+    // the host's): refused here, and by a unique index when two admins race.
     state
         .db
         .set_zoom_mapping(doctor.id, zoom_user.as_ref().map(|z| z.as_str()))
         .await
-        .map_err(internal("saving a Zoom mapping"))?;
+        .map_err(|e| match e {
+            StoreError::Conflict(name) if name.contains("zoom_user_mappings") => {
+                AppError::conflict(
+                    "That Zoom user already hosts another doctor's visits. Each doctor needs \
+                     their own Zoom user: each could otherwise start the other's meetings.",
+                )
+            }
+            other => internal("saving a Zoom mapping")(other),
+        })?;
     let detail = match &zoom_user {
         Some(z) => format!("doctor {} -> Zoom user {}", doctor.id, z.as_str()),
         None => format!("doctor {} -> no Zoom user", doctor.id),
@@ -263,17 +352,23 @@ pub async fn my_status(state: &AppState, doctor: &UserRecord) -> Result<MyZoomVi
 /// Asks Zoom now whether the doctor's connection works (renewing tokens if needed).
 #[tracing::instrument(skip_all, fields(user_id = doctor.id))]
 pub async fn check(state: &AppState, doctor: &UserRecord) -> Result<ZoomAccountView, AppError> {
-    let account = state.video.check_host(HostId(doctor.id)).await?;
+    let report = state.video.check_host(HostId(doctor.id)).await?;
     Ok(ZoomAccountView {
-        zoom_user_id: account.provider_user_id,
-        email: account.email,
+        conflicts: conflict_lines("Your Zoom account", &report),
+        licence: report.licence.as_str().to_owned(),
+        zoom_user_id: report.account.provider_user_id,
+        email: report.account.email,
     })
 }
 
 /// Revokes the doctor's grant at Zoom and deletes its tokens here. A revocation Zoom did not
-/// confirm is recorded as failed, with the reason: the grant may still live at Zoom.
+/// confirm is recorded as failed, with the reason, and told to the doctor (and shown on the
+/// admin's Zoom page): the grant may still live at Zoom.
 #[tracing::instrument(skip_all, fields(user_id = doctor.id))]
-pub async fn disconnect(state: &AppState, doctor: &UserRecord) -> Result<(), AppError> {
+pub async fn disconnect(
+    state: &AppState,
+    doctor: &UserRecord,
+) -> Result<DisconnectReport, AppError> {
     let outcome = state.video.disconnect(HostId(doctor.id)).await?;
     let entry = |outcome| {
         Entry::new(
@@ -283,11 +378,55 @@ pub async fn disconnect(state: &AppState, doctor: &UserRecord) -> Result<(), App
             outcome,
         )
     };
-    let entry = match outcome {
-        Disconnected::Revoked => entry(Outcome::Ok),
-        Disconnected::NothingToRevoke => entry(Outcome::Ok).detail("nothing was connected"),
-        Disconnected::NotRevoked(why) => entry(Outcome::Failed).detail(why),
+    let (entry, report) = match outcome {
+        Disconnected::Revoked => (
+            entry(Outcome::Ok),
+            DisconnectReport {
+                revoked: true,
+                warning: None,
+            },
+        ),
+        Disconnected::NothingToRevoke => (
+            entry(Outcome::Ok).detail("nothing was connected"),
+            DisconnectReport {
+                revoked: true,
+                warning: None,
+            },
+        ),
+        Disconnected::NotRevoked(why) => (
+            entry(Outcome::Failed).detail(why.clone()),
+            DisconnectReport {
+                revoked: false,
+                warning: Some(format!(
+                    "{why}. The connection is removed here; to be sure it has ended, remove the app in your Zoom account (App Marketplace, Manage, Added Apps)."
+                )),
+            },
+        ),
     };
     note(state, entry).await;
-    Ok(())
+    Ok(report)
+}
+
+/// The doctor's last disconnection, if Zoom did not confirm its revocation: its reason.
+async fn last_disconnect_failure(state: &AppState, doctor: i64) -> Option<String> {
+    let query = AuditQuery {
+        actor_id: Some(doctor),
+        action: Some(Action::ZoomDisconnect.as_str().to_owned()),
+        limit: 1,
+        ..AuditQuery::default()
+    };
+    match state.db.audit_entries(&query).await {
+        Ok(entries) => entries
+            .into_iter()
+            .next()
+            .filter(|e| e.outcome == Outcome::Failed.as_str())
+            .map(|e| {
+                e.detail
+                    .unwrap_or_else(|| "Zoom did not confirm the revocation".into())
+            }),
+        Err(error) => {
+            tracing::warn!(%error, "reading the last Zoom disconnection failed");
+            None
+        }
+    }
 }

@@ -60,6 +60,7 @@ names! {
         ZoomMapDoctor => "zoom.map_doctor",
         ZoomConnect => "zoom.connect",
         ZoomDisconnect => "zoom.disconnect",
+        ZoomRecheck => "zoom.recheck",
         VisitBook => "visit.book",
         VisitOpen => "visit.open",
         VisitList => "visit.list",

@@ -19,6 +19,21 @@ pub struct DoctorZoomRow {
     pub email: String,
     pub mapped_zoom_user: Option<String>,
     pub connection: ConnectionState,
+    /// The doctor's Zoom licence as last read (`basic` or `licensed`), if known.
+    pub licence: Option<String>,
+    /// Why the doctor's last disconnection did not end the grant at Zoom, when it did not
+    /// (the grant may still be alive there); `None` when the last one went well.
+    #[serde(default)]
+    pub last_disconnect_failure: Option<String>,
+}
+
+/// How a doctor's disconnection went. Our copy of the grant is gone in every case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisconnectReport {
+    /// Zoom confirmed the revocation (or nothing was connected).
+    pub revoked: bool,
+    /// Why Zoom did not confirm it, when it did not: the grant may still be alive at Zoom.
+    pub warning: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +54,9 @@ pub enum TestOutcome {
     Connected {
         connected_as: String,
         elapsed_ms: u64,
+        /// Each doctor's Zoom defaults that conflict with the clinic's privacy contract, and
+        /// Basic licences, as sentences; empty when all is well.
+        conflicts: Vec<String>,
     },
     NotConfigured,
     BadCredentials,
@@ -59,8 +77,14 @@ impl TestOutcome {
             TestOutcome::Connected {
                 connected_as,
                 elapsed_ms,
+                conflicts,
             } => {
-                format!("Connected as {connected_as} ({elapsed_ms} ms).")
+                let mut text = format!("Connected as {connected_as} ({elapsed_ms} ms).");
+                if !conflicts.is_empty() {
+                    text.push_str(" Conflicts with the clinic's privacy settings: ");
+                    text.push_str(&conflicts.join(" "));
+                }
+                text
             }
             TestOutcome::NotConfigured => {
                 "Zoom is not configured yet: save the settings first.".into()
@@ -92,4 +116,8 @@ pub struct MyZoomView {
 pub struct ZoomAccountView {
     pub zoom_user_id: String,
     pub email: String,
+    /// `basic` or `licensed`.
+    pub licence: String,
+    /// The doctor's Zoom defaults that conflict with the clinic's privacy contract.
+    pub conflicts: Vec<String>,
 }

@@ -1,7 +1,10 @@
 //! Zoom's REST API under `/v2`: users, user settings, meetings. Shapes and status codes follow
 //! Zoom's OpenAPI spec; errors are `{code, message}` as Zoom sends them.
 
-use super::state::{now, random_secret, Meeting, PasscodeRule, Principal, SimState, SimUser};
+use super::state::{
+    now, random_secret, HostSettings, Meeting, MeetingSettings, PasscodeRule, Principal,
+    SentRequest, SimState, SimUser,
+};
 use super::Shared;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -59,11 +62,71 @@ fn invalid_token() -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, 124, "Invalid access token.")
 }
 
-/// Authenticates and applies the account's per-second limit.
+/// What each call needs, as (classic, granular) scope names for a user-managed app; an
+/// account (Server-to-Server) token needs the same with `:admin` appended.
+#[derive(Clone, Copy)]
+pub enum Call {
+    ReadUser,
+    ReadUserSettings,
+    CreateMeeting,
+    ListMeetings,
+    ReadMeeting,
+    UpdateMeeting,
+    DeleteMeeting,
+}
+
+impl Call {
+    fn scopes(self) -> (&'static str, &'static str) {
+        match self {
+            Call::ReadUser => ("user:read", "user:read:user"),
+            Call::ReadUserSettings => ("user:read", "user:read:settings"),
+            Call::CreateMeeting => ("meeting:write", "meeting:write:meeting"),
+            Call::ListMeetings => ("meeting:read", "meeting:read:list_meetings"),
+            Call::ReadMeeting => ("meeting:read", "meeting:read:meeting"),
+            Call::UpdateMeeting => ("meeting:write", "meeting:update:meeting"),
+            Call::DeleteMeeting => ("meeting:write", "meeting:delete:meeting"),
+        }
+    }
+}
+
+/// Zoom's answer to a token without the scope a call needs: code 4711, reported by third
+/// parties with HTTP 400 (Zoom documents no status: clients must key on the code).
+fn require_scope(
+    state: &mut SimState,
+    principal: &Principal,
+    scopes: &str,
+    call: Call,
+) -> Result<(), ApiError> {
+    let (classic, granular) = call.scopes();
+    let suffix = if *principal == Principal::Account {
+        ":admin"
+    } else {
+        ""
+    };
+    let (classic, granular) = (format!("{classic}{suffix}"), format!("{granular}{suffix}"));
+    let granted: Vec<&str> = scopes.split_whitespace().collect();
+    if granted.contains(&classic.as_str()) || granted.contains(&granular.as_str()) {
+        return Ok(());
+    }
+    state.counters.scope_refusals += 1;
+    // A granular app is told the granular name, a classic one the classic name.
+    let is_granular = granted
+        .iter()
+        .any(|s| s.trim_end_matches(":admin").split(':').count() >= 3);
+    let missing = if is_granular { granular } else { classic };
+    Err(ApiError::new(
+        StatusCode::BAD_REQUEST,
+        4711,
+        &format!("Invalid access token, does not contain scopes:[{missing}]."),
+    ))
+}
+
+/// Authenticates, checks the scope `call` needs and applies the account's per-second limit.
 fn authorize(
     state: &mut SimState,
     headers: &HeaderMap,
     query: &HashMap<String, String>,
+    call: Call,
 ) -> Result<Principal, ApiError> {
     if query.contains_key("access_token") {
         return Err(ApiError::new(
@@ -77,8 +140,9 @@ fn authorize(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(invalid_token)?;
-    let principal = state.authenticate(token.trim()).ok_or_else(invalid_token)?;
+    let (principal, scopes) = state.authenticate(token.trim()).ok_or_else(invalid_token)?;
     state.counters.api_requests += 1;
+    require_scope(state, &principal, &scopes, call)?;
     let second = now();
     if state.qps_window.0 != second {
         state.qps_window = (second, 0);
@@ -132,7 +196,7 @@ fn user_json(user: &SimUser) -> Value {
         "last_name": user.last_name,
         "display_name": format!("{} {}", user.first_name, user.last_name),
         "email": user.email,
-        "type": 2,
+        "type": user.user_type,
         "account_id": super::state::ACCOUNT_ID,
         "timezone": user.timezone,
         "status": "active",
@@ -149,11 +213,16 @@ pub async fn get_user(
     Path(who): Path<String>,
 ) -> Result<Response, ApiError> {
     let mut state = shared.lock();
-    let principal = authorize(&mut state, &headers, &query)?;
+    let principal = authorize(&mut state, &headers, &query, Call::ReadUser)?;
     let user = resolve_user(&state, &principal, &who)?;
     Ok(Json(user_json(&user)).into_response())
 }
 
+/// `GET /users/{id}/settings`, or with `?option=meeting_security` only that group (where
+/// Zoom reports `embed_password_in_join_link`, `encryption_type`, `waiting_room` and
+/// `only_authenticated_can_join_from_webclient`). AI Companion defaults appear under
+/// `in_meeting`; where real Zoom reports them is not documented in the 2023 spec, so the app
+/// also checks every meeting it reads back.
 pub async fn get_user_settings(
     State(shared): State<Shared>,
     headers: HeaderMap,
@@ -161,17 +230,44 @@ pub async fn get_user_settings(
     Path(who): Path<String>,
 ) -> Result<Response, ApiError> {
     let mut state = shared.lock();
-    let principal = authorize(&mut state, &headers, &query)?;
+    let principal = authorize(&mut state, &headers, &query, Call::ReadUserSettings)?;
     let user = resolve_user(&state, &principal, &who)?;
+    let d = &user.settings;
+    let security = json!({
+        "embed_password_in_join_link": d.embed_password_in_join_link,
+        "encryption_type": d.encryption_type,
+        "waiting_room": d.waiting_room,
+        "only_authenticated_can_join_from_webclient": d.only_authenticated_can_join_from_webclient,
+        "meeting_password_requirement": user.passcode_rule,
+        "require_password_for_scheduled_meeting": true,
+    });
+    if query.get("option").map(String::as_str) == Some("meeting_security") {
+        return Ok(Json(json!({ "meeting_security": security })).into_response());
+    }
     Ok(Json(json!({
         "schedule_meeting": {
-            "host_video": true,
-            "participants_video": true,
-            "join_before_host": false,
+            "host_video": d.host_video,
+            "participants_video": d.participant_video,
+            "join_before_host": d.join_before_host,
+            "embed_password_in_join_link": d.embed_password_in_join_link,
             "require_password_for_scheduling_new_meetings": true,
             "meeting_password_requirement": user.passcode_rule,
+            "continuous_meeting_chat": { "enable": d.continuous_meeting_chat },
+            "use_pmi_for_scheduled_meetings": d.use_pmi,
+            "mute_upon_entry": d.mute_upon_entry,
         },
-        "in_meeting": { "waiting_room": true },
+        "in_meeting": {
+            "waiting_room": d.waiting_room,
+            "e2e_encryption": d.encryption_type == "e2ee",
+            "auto_start_meeting_summary": d.auto_start_meeting_summary,
+            "auto_start_ai_companion_questions": d.auto_start_ai_companion_questions,
+        },
+        "recording": {
+            "auto_recording": d.auto_recording,
+            "cloud_recording": true,
+            "local_recording": true,
+        },
+        "meeting_security": security,
     }))
     .into_response())
 }
@@ -271,28 +367,39 @@ fn meeting_json(state: &SimState, m: &Meeting, with_start_url: bool) -> Value {
         "host_email": m.host_email,
         "topic": m.topic,
         "type": m.kind,
-        "status": "waiting",
+        "status": m.status,
         "start_time": m.start_time,
         "duration": m.duration,
         "timezone": m.timezone,
         "agenda": m.agenda,
         "created_at": m.created_at,
-        "join_url": format!("{base}/j/{}?pwd={}", m.id, encode(&m.password)),
+        "join_url": if state.host_settings_of(m).embed_password_in_join_link {
+            format!("{base}/j/{}?pwd={}", m.id, encode(&m.password))
+        } else {
+            format!("{base}/j/{}", m.id)
+        },
         "password": m.password,
         "h323_password": m.password,
         "pstn_password": m.password,
         "encrypted_password": random_secret(32),
         "pre_schedule": false,
         "settings": {
-            "host_video": true,
-            "participant_video": true,
-            "join_before_host": m.join_before_host,
-            "waiting_room": m.waiting_room,
-            "mute_upon_entry": false,
-            "approval_type": 2,
+            "host_video": m.settings.host_video,
+            "participant_video": m.settings.participant_video,
+            "join_before_host": m.settings.join_before_host,
+            "waiting_room": m.settings.waiting_room,
+            "mute_upon_entry": m.settings.mute_upon_entry,
+            "approval_type": m.settings.approval_type,
             "audio": "both",
-            "auto_recording": "none",
-            "meeting_authentication": false,
+            "auto_recording": m.settings.auto_recording,
+            "meeting_authentication": m.settings.meeting_authentication,
+            "encryption_type": m.settings.encryption_type,
+            "auto_start_meeting_summary": m.settings.auto_start_meeting_summary,
+            "auto_start_ai_companion_questions": m.settings.auto_start_ai_companion_questions,
+            "who_will_receive_summary": m.settings.who_will_receive_summary,
+            "continuous_meeting_chat": { "enable": m.settings.continuous_meeting_chat },
+            "private_meeting": m.settings.private_meeting,
+            "use_pmi": m.settings.use_pmi,
         },
     });
     if with_start_url {
@@ -337,8 +444,7 @@ struct MeetingFields {
     timezone: Option<String>,
     agenda: Option<String>,
     password: Option<String>,
-    waiting_room: Option<bool>,
-    join_before_host: Option<bool>,
+    settings: serde_json::Map<String, Value>,
 }
 
 fn validation(message: &str) -> ApiError {
@@ -370,8 +476,11 @@ fn parse_fields(body: &str, rule: &PasscodeRule) -> Result<MeetingFields, ApiErr
     if let Some(problem) = password.as_deref().and_then(|p| passcode_problem(p, rule)) {
         return Err(validation(&format!("Invalid passcode: {problem}")));
     }
-    let settings = map.get("settings").and_then(Value::as_object);
-    let flag = |key: &str| settings.and_then(|s| s.get(key)).and_then(Value::as_bool);
+    let settings = map
+        .get("settings")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     Ok(MeetingFields {
         topic,
         kind: map.get("type").and_then(Value::as_i64),
@@ -380,9 +489,147 @@ fn parse_fields(body: &str, rule: &PasscodeRule) -> Result<MeetingFields, ApiErr
         timezone,
         agenda,
         password,
-        waiting_room: flag("waiting_room"),
-        join_before_host: flag("join_before_host"),
+        settings,
     })
+}
+
+/// What a meeting gets for each setting: a locked one keeps the host's value, one the request
+/// names takes the request's value, and one it omits takes the host's default (Zoom's rule
+/// since 2026-03-15). `base` is the meeting's current settings on an update.
+fn apply_settings(
+    host: &HostSettings,
+    account_locks_waiting_room: bool,
+    base: MeetingSettings,
+    sent: &serde_json::Map<String, Value>,
+) -> MeetingSettings {
+    let locked = |name: &str| host.locked.contains(name);
+    let flag = |name: &str, current: bool, default: bool| {
+        if locked(name) {
+            default
+        } else {
+            sent.get(name).and_then(Value::as_bool).unwrap_or(current)
+        }
+    };
+    let text = |name: &str, current: &str, default: &str| {
+        if locked(name) {
+            default.to_owned()
+        } else {
+            sent.get(name)
+                .and_then(Value::as_str)
+                .unwrap_or(current)
+                .to_owned()
+        }
+    };
+    let number = |name: &str, current: i64, default: i64| {
+        if locked(name) {
+            default
+        } else {
+            sent.get(name).and_then(Value::as_i64).unwrap_or(current)
+        }
+    };
+    let chat = sent
+        .get("continuous_meeting_chat")
+        .and_then(|c| c.get("enable"))
+        .and_then(Value::as_bool);
+    let mut out = MeetingSettings {
+        waiting_room: flag("waiting_room", base.waiting_room, host.waiting_room),
+        join_before_host: flag(
+            "join_before_host",
+            base.join_before_host,
+            host.join_before_host,
+        ),
+        auto_recording: text("auto_recording", &base.auto_recording, &host.auto_recording),
+        auto_start_meeting_summary: flag(
+            "auto_start_meeting_summary",
+            base.auto_start_meeting_summary,
+            host.auto_start_meeting_summary,
+        ),
+        auto_start_ai_companion_questions: flag(
+            "auto_start_ai_companion_questions",
+            base.auto_start_ai_companion_questions,
+            host.auto_start_ai_companion_questions,
+        ),
+        who_will_receive_summary: number(
+            "who_will_receive_summary",
+            base.who_will_receive_summary,
+            host.who_will_receive_summary,
+        ),
+        encryption_type: text(
+            "encryption_type",
+            &base.encryption_type,
+            &host.encryption_type,
+        ),
+        meeting_authentication: flag(
+            "meeting_authentication",
+            base.meeting_authentication,
+            host.meeting_authentication,
+        ),
+        continuous_meeting_chat: if locked("continuous_meeting_chat") {
+            host.continuous_meeting_chat
+        } else {
+            chat.unwrap_or(base.continuous_meeting_chat)
+        },
+        approval_type: number("approval_type", base.approval_type, host.approval_type),
+        private_meeting: flag(
+            "private_meeting",
+            base.private_meeting,
+            host.private_meeting,
+        ),
+        use_pmi: flag("use_pmi", base.use_pmi, host.use_pmi),
+        host_video: flag("host_video", base.host_video, host.host_video),
+        participant_video: flag(
+            "participant_video",
+            base.participant_video,
+            host.participant_video,
+        ),
+        mute_upon_entry: flag(
+            "mute_upon_entry",
+            base.mute_upon_entry,
+            host.mute_upon_entry,
+        ),
+    };
+    if account_locks_waiting_room {
+        out.waiting_room = false;
+    }
+    // "If true, [waiting_room] disables join_before_host"; end-to-end encryption does too.
+    if out.waiting_room || out.encryption_type == "e2ee" {
+        out.join_before_host = false;
+    }
+    out
+}
+
+/// A host's defaults as a new meeting's starting point.
+fn defaults_of(host: &HostSettings) -> MeetingSettings {
+    MeetingSettings {
+        waiting_room: host.waiting_room,
+        join_before_host: host.join_before_host,
+        auto_recording: host.auto_recording.clone(),
+        auto_start_meeting_summary: host.auto_start_meeting_summary,
+        auto_start_ai_companion_questions: host.auto_start_ai_companion_questions,
+        who_will_receive_summary: host.who_will_receive_summary,
+        encryption_type: host.encryption_type.clone(),
+        meeting_authentication: host.meeting_authentication,
+        continuous_meeting_chat: host.continuous_meeting_chat,
+        approval_type: host.approval_type,
+        private_meeting: host.private_meeting,
+        use_pmi: host.use_pmi,
+        host_video: host.host_video,
+        participant_video: host.participant_video,
+        mute_upon_entry: host.mute_upon_entry,
+    }
+}
+
+/// Keeps what the app sent, for tests that check request bodies against Zoom's spec.
+fn remember(state: &mut SimState, method: &str, path: String, body: &str) {
+    if state.sent.len() >= 2000 {
+        state.sent.remove(0);
+    }
+    let body = serde_json::from_str(body).unwrap_or(Value::Null);
+    state.sent.push(SentRequest {
+        method: method.to_owned(),
+        path,
+        body,
+    });
 }
 
 pub async fn create_meeting(
@@ -393,14 +640,20 @@ pub async fn create_meeting(
     body: String,
 ) -> Result<Response, ApiError> {
     let mut state = shared.lock();
-    let principal = authorize(&mut state, &headers, &query)?;
+    let principal = authorize(&mut state, &headers, &query, Call::CreateMeeting)?;
     let host = resolve_user(&state, &principal, &who)?;
+    remember(&mut state, "POST", format!("/users/{who}/meetings"), &body);
     let fields = parse_fields(&body, &host.passcode_rule)?;
     daily_quota(&mut state, &host.id)?;
     let id = state.next_meeting;
     state.next_meeting += 1 + i64::from(rand::random::<u8>());
     let locked = state.config.locked_settings;
-    let waiting_room = fields.waiting_room.unwrap_or(false) && !locked;
+    let settings = apply_settings(
+        &host.settings,
+        locked,
+        defaults_of(&host.settings),
+        &fields.settings,
+    );
     let password = match fields.password {
         Some(password) if !locked => password,
         _ => generate_passcode(&host.passcode_rule),
@@ -418,9 +671,8 @@ pub async fn create_meeting(
         agenda: fields.agenda.unwrap_or_default(),
         password,
         created_at: iso(Utc::now()),
-        waiting_room,
-        // "If true, [waiting_room] disables join_before_host."
-        join_before_host: !waiting_room && fields.join_before_host.unwrap_or(false),
+        settings,
+        status: "waiting".into(),
         deleted: false,
     };
     let body = meeting_json(&state, &meeting, true);
@@ -436,12 +688,37 @@ pub async fn list_meetings(
     Path(who): Path<String>,
 ) -> Result<Response, ApiError> {
     let mut state = shared.lock();
-    let principal = authorize(&mut state, &headers, &query)?;
+    let principal = authorize(&mut state, &headers, &query, Call::ListMeetings)?;
     let host = resolve_user(&state, &principal, &who)?;
-    let meetings: Vec<Value> = state
+    // Zoom's pages: `page_size` records (default 30, at most 300), and a `next_page_token`
+    // whenever more remain; the token carries where the next page starts.
+    let page_size = match query.get("page_size") {
+        None => 30,
+        Some(raw) => raw
+            .parse::<usize>()
+            .map_err(|_| validation("Invalid field: page_size."))?
+            .clamp(1, 300),
+    };
+    let offset = match query.get("next_page_token").filter(|t| !t.is_empty()) {
+        None => 0,
+        Some(token) => page_offset(token)
+            .ok_or_else(|| validation("The next page token is invalid or expired."))?,
+    };
+    let all: Vec<&Meeting> = state
         .meetings
         .values()
         .filter(|m| !m.deleted && m.host_id == host.id)
+        .collect();
+    let total = all.len();
+    let next_page_token = if offset + page_size < total {
+        format!("{}{:08x}", random_secret(24), offset + page_size)
+    } else {
+        String::new()
+    };
+    let meetings: Vec<Value> = all
+        .into_iter()
+        .skip(offset)
+        .take(page_size)
         .map(|m| {
             let full = meeting_json(&state, m, false);
             json!({
@@ -452,12 +729,22 @@ pub async fn list_meetings(
         })
         .collect();
     Ok(Json(json!({
-        "page_size": 300,
-        "total_records": meetings.len(),
-        "next_page_token": "",
+        "page_size": page_size,
+        "page_count": total.div_ceil(page_size),
+        "total_records": total,
+        "next_page_token": next_page_token,
         "meetings": meetings,
     }))
     .into_response())
+}
+
+/// Where the page a `next_page_token` names starts: 24 random characters, then the offset
+/// in 8 hex digits (opaque to callers, as Zoom's tokens are).
+fn page_offset(token: &str) -> Option<usize> {
+    let digits = token
+        .get(24..)
+        .filter(|d| d.len() == 8 && token.len() == 32)?;
+    usize::from_str_radix(digits, 16).ok()
 }
 
 /// The meeting a path names, if it exists and this principal may touch it.
@@ -497,11 +784,36 @@ pub async fn meeting(
     body: String,
 ) -> Result<Response, ApiError> {
     let mut state = shared.lock();
-    let principal = authorize(&mut state, &headers, &query)?;
+    let call = match method {
+        Method::PATCH => Call::UpdateMeeting,
+        Method::DELETE => Call::DeleteMeeting,
+        _ => Call::ReadMeeting,
+    };
+    let principal = authorize(&mut state, &headers, &query, call)?;
     let meeting = owned_meeting(&state, &principal, &raw_id)?;
+    if method == Method::PATCH {
+        remember(&mut state, "PATCH", format!("/meetings/{raw_id}"), &body);
+    }
     Ok(match method {
         Method::GET => Json(meeting_json(&state, &meeting, true)).into_response(),
         Method::DELETE => {
+            match meeting.status.as_str() {
+                "started" => {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        3002,
+                        "Sorry, you cannot delete this meeting since it is in progress.",
+                    ))
+                }
+                "ended" => {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        3007,
+                        "Sorry, you cannot delete this meeting since it has ended.",
+                    ))
+                }
+                _ => {}
+            }
             if let Some(m) = state.meetings.get_mut(&meeting.id) {
                 m.deleted = true;
             }
@@ -509,11 +821,14 @@ pub async fn meeting(
             StatusCode::NO_CONTENT.into_response()
         }
         Method::PATCH => {
-            let rule = state
-                .user(&meeting.host_id)
+            let host = state.user(&meeting.host_id).cloned();
+            let rule = host
+                .as_ref()
                 .map(|u| u.passcode_rule.clone())
                 .unwrap_or_default();
+            let host_settings = host.map(|u| u.settings).unwrap_or_default();
             let fields = parse_fields(&body, &rule)?;
+            let locked = state.config.locked_settings;
             daily_quota(&mut state, &meeting.host_id)?;
             let m = state
                 .meetings
@@ -538,15 +853,11 @@ pub async fn meeting(
             if let Some(v) = fields.agenda {
                 m.agenda = v
             }
-            if let Some(v) = fields.password {
+            if let Some(v) = fields.password.filter(|_| !locked) {
                 m.password = v
             }
-            if let Some(v) = fields.waiting_room {
-                m.waiting_room = v
-            }
-            if let Some(v) = fields.join_before_host {
-                m.join_before_host = v && !m.waiting_room
-            }
+            m.settings =
+                apply_settings(&host_settings, locked, m.settings.clone(), &fields.settings);
             state.counters.meetings_updated += 1;
             StatusCode::NO_CONTENT.into_response()
         }

@@ -17,6 +17,33 @@ pub async fn faults(State(shared): State<Shared>, Json(faults): Json<Faults>) ->
     Json(json!({ "status": "ok" })).into_response()
 }
 
+#[derive(Deserialize)]
+pub struct HoldPatch {
+    creates: bool,
+}
+
+/// `POST /_sim/hold {"creates": true}`: from now on every create is carried out but its answer
+/// is held; `{"creates": false}` releases every held answer.
+pub async fn hold(State(shared): State<Shared>, Json(patch): Json<HoldPatch>) -> Response {
+    let mut state = shared.lock();
+    state.hold.creates = patch.creates;
+    state.hold.release.send_replace(patch.creates);
+    Json(json!({ "status": "ok" })).into_response()
+}
+
+/// `GET /_sim/hold`: whether creates are held, how many answers wait right now, and the
+/// meetings whose answers were held.
+pub async fn hold_status(State(shared): State<Shared>) -> Response {
+    let state = shared.lock();
+    Json(json!({
+        "creates": state.hold.creates,
+        "waiting": state.hold.waiting,
+        "held": state.counters.creates_held,
+        "meetings": state.hold.meetings,
+    }))
+    .into_response()
+}
+
 pub async fn reset(State(shared): State<Shared>) -> Response {
     shared.lock().reset();
     Json(json!({ "status": "ok" })).into_response()
@@ -48,6 +75,7 @@ pub struct ConfigPatch {
     daily_meeting_limit: Option<u32>,
     account_scopes: Option<String>,
     locked_settings: Option<bool>,
+    user_scopes: Option<String>,
 }
 
 pub async fn config(State(shared): State<Shared>, Json(patch): Json<ConfigPatch>) -> Response {
@@ -67,6 +95,9 @@ pub async fn config(State(shared): State<Shared>, Json(patch): Json<ConfigPatch>
     if let Some(v) = patch.locked_settings {
         state.config.locked_settings = v;
     }
+    if let Some(v) = patch.user_scopes {
+        state.config.user_scopes = v;
+    }
     Json(json!({ "status": "ok" })).into_response()
 }
 
@@ -84,4 +115,80 @@ pub async fn add_user(State(shared): State<Shared>, Json(user): Json<SimUser>) -
     state.users.retain(|u| u.id != user.id);
     state.users.push(user);
     Json(json!({ "status": "ok" })).into_response()
+}
+
+/// `POST /_sim/host-settings`: a host's defaults, locks and licence, as their Zoom admin set
+/// them. `settings` is merged into the current ones field by field; `user` (id or email)
+/// picks one host, otherwise every host changes.
+#[derive(Deserialize)]
+pub struct HostSettingsPatch {
+    user: Option<String>,
+    #[serde(default)]
+    settings: serde_json::Map<String, serde_json::Value>,
+    #[serde(rename = "type")]
+    user_type: Option<i64>,
+}
+
+pub async fn host_settings(
+    State(shared): State<Shared>,
+    Json(patch): Json<HostSettingsPatch>,
+) -> Response {
+    let mut state = shared.lock();
+    let mut changed = 0;
+    for user in state.users.iter_mut() {
+        let picked = patch
+            .user
+            .as_deref()
+            .is_none_or(|who| user.id == who || user.email.eq_ignore_ascii_case(who));
+        if !picked {
+            continue;
+        }
+        let mut current = serde_json::to_value(&user.settings).unwrap_or_default();
+        for (key, value) in &patch.settings {
+            current[key] = value.clone();
+        }
+        match serde_json::from_value(current) {
+            Ok(settings) => user.settings = settings,
+            Err(error) => {
+                return (
+                    axum::http::StatusCode::BAD_REQUEST,
+                    Json(json!({ "error": error.to_string() })),
+                )
+                    .into_response()
+            }
+        }
+        if let Some(kind) = patch.user_type {
+            user.user_type = kind;
+        }
+        changed += 1;
+    }
+    Json(json!({ "status": "ok", "hosts": changed })).into_response()
+}
+
+/// `GET /_sim/requests`: the create and update bodies the app sent, oldest first.
+pub async fn requests(State(shared): State<Shared>) -> Response {
+    Json(&shared.lock().sent).into_response()
+}
+
+/// `POST /_sim/meetings/{id}/status` `{"status": "started" | "ended" | "waiting"}`: as if the
+/// host started or ended the meeting in the Zoom client.
+#[derive(Deserialize)]
+pub struct StatusPatch {
+    status: String,
+}
+
+pub async fn meeting_status(
+    State(shared): State<Shared>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    Json(patch): Json<StatusPatch>,
+) -> Response {
+    let mut state = shared.lock();
+    match state.meetings.get_mut(&id) {
+        Some(m) if ["waiting", "started", "ended"].contains(&patch.status.as_str()) => {
+            m.status = patch.status;
+            Json(json!({ "status": "ok" })).into_response()
+        }
+        Some(_) => (axum::http::StatusCode::BAD_REQUEST, "unknown status").into_response(),
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
 }

@@ -88,6 +88,7 @@ pub fn router(shared: Shared) -> Router {
         .route("/j/{id}", get(pages::join))
         .route("/_sim/counters", get(control::counters))
         .route("/_sim/faults", post(control::faults))
+        .route("/_sim/hold", get(control::hold_status).post(control::hold))
         .route("/_sim/reset", post(control::reset))
         .route(
             "/_sim/expire-access-tokens",
@@ -98,6 +99,9 @@ pub fn router(shared: Shared) -> Router {
         .route("/_sim/meetings", get(control::meetings))
         .route("/_sim/issued-secrets", get(control::issued_secrets))
         .route("/_sim/users", post(control::add_user))
+        .route("/_sim/host-settings", post(control::host_settings))
+        .route("/_sim/requests", get(control::requests))
+        .route("/_sim/meetings/{id}/status", post(control::meeting_status))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             inject_faults,
@@ -105,70 +109,151 @@ pub fn router(shared: Shared) -> Router {
         .with_state(shared)
 }
 
-/// What a request meets before the simulated Zoom sees it: added latency, a random failure,
-/// or (for changes) the change applied and the answer lost, as when a connection drops.
+/// What a request meets around the simulated Zoom: added latency; a random failure, either
+/// before the request is carried out or after it (the change made, the answer a 500, lost or
+/// a broken connection); the answer of any change lost (`drop_after_apply`); or a create's
+/// answer held back until released (`/_sim/hold`).
 async fn inject_faults(State(shared): State<Shared>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
+    let is_create = *request.method() == Method::POST && is_create_path(&path);
     let faults = shared.lock().faults.clone();
     let prefix = faults.paths.clone().unwrap_or_else(|| "/v2".into());
     if path.starts_with("/_sim/") || !path.starts_with(&prefix) {
-        return next.run(request).await;
+        let response = next.run(request).await;
+        return held_if_asked(&shared, is_create, response).await;
     }
     if faults.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(faults.latency_ms)).await;
     }
+    if is_create && faults.create_delay_ms > 0 {
+        // A create still travelling to Zoom: it lands after this delay even if the caller
+        // has given up and closed the connection (the work runs detached from it).
+        let delay = Duration::from_millis(faults.create_delay_ms);
+        let landing = tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            next.run(request).await
+        });
+        return landing
+            .await
+            .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response());
+    }
     let roll: f64 = rand::thread_rng().gen();
-    if roll < faults.error_rate && !faults.error_kinds.is_empty() {
-        let kind =
-            faults.error_kinds[rand::thread_rng().gen_range(0..faults.error_kinds.len())].clone();
+    let fault = (roll < faults.error_rate && !faults.error_kinds.is_empty()).then(|| {
+        faults.error_kinds[rand::thread_rng().gen_range(0..faults.error_kinds.len())].clone()
+    });
+    if let Some(kind) = fault.as_deref().filter(|k| !k.ends_with("-after-apply")) {
         shared.lock().counters.faults_injected += 1;
-        return match kind.as_str() {
-            "timeout" => {
-                tokio::time::sleep(Duration::from_secs(30)).await;
-                StatusCode::GATEWAY_TIMEOUT.into_response()
-            }
-            "429" => {
-                let mut response = api::zoom_error(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    429,
-                    "You have reached the maximum per-second rate limit for this API. Try again later.",
-                );
-                response
-                    .headers_mut()
-                    .insert("retry-after", axum::http::HeaderValue::from_static("1"));
-                response.headers_mut().insert(
-                    "x-ratelimit-type",
-                    axum::http::HeaderValue::from_static("QPS"),
-                );
-                response
-            }
-            other => {
-                let status = other
-                    .parse::<u16>()
-                    .ok()
-                    .and_then(|s| StatusCode::from_u16(s).ok())
-                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                api::zoom_error(
-                    status,
-                    i64::from(status.as_u16()),
-                    "Internal error (simulated).",
-                )
-            }
-        };
+        return failure(kind).await;
     }
     let mutating = matches!(
         *request.method(),
         Method::POST | Method::PATCH | Method::DELETE
     );
     let response = next.run(request).await;
-    if faults.drop_after_apply && mutating && path.starts_with("/v2") {
-        shared.lock().counters.faults_injected += 1;
-        // The change is applied; the caller never hears about it (its timeout fires first).
-        tokio::time::sleep(Duration::from_secs(60)).await;
-        return Response::builder()
-            .status(StatusCode::GATEWAY_TIMEOUT)
-            .body(Body::empty())
-            .unwrap_or_default();
+    let made_a_meeting = is_create && response.status() == StatusCode::CREATED;
+    if let Some(kind) = fault {
+        {
+            let mut state = shared.lock();
+            state.counters.faults_injected += 1;
+            state.counters.faults_after_apply += 1;
+            state.counters.creates_unanswered += u64::from(made_a_meeting);
+        }
+        return failure(&kind).await;
     }
-    response
+    if faults.drop_after_apply && mutating && path.starts_with("/v2") {
+        {
+            let mut state = shared.lock();
+            state.counters.faults_injected += 1;
+            state.counters.creates_unanswered += u64::from(made_a_meeting);
+        }
+        return failure("lost-after-apply").await;
+    }
+    held_if_asked(&shared, is_create, response).await
+}
+
+/// `POST /v2/users/{user}/meetings`.
+fn is_create_path(path: &str) -> bool {
+    path.strip_prefix("/v2/users/")
+        .and_then(|rest| rest.strip_suffix("/meetings"))
+        .is_some_and(|user| !user.is_empty() && !user.contains('/'))
+}
+
+/// The answer of an injected fault of `kind`.
+async fn failure(kind: &str) -> Response {
+    match kind {
+        "timeout" => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        // The caller never hears back: its own timeout fires first.
+        "lost-after-apply" => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        // The connection breaks with no answer at all. Unwinding ends the connection's task
+        // (without the panic hook: nothing is printed), and with it the socket.
+        "reset-after-apply" => std::panic::resume_unwind(Box::new("simulated connection reset")),
+        "429" => {
+            let mut response = api::zoom_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                429,
+                "You have reached the maximum per-second rate limit for this API. Try again later.",
+            );
+            response
+                .headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+            response.headers_mut().insert(
+                "x-ratelimit-type",
+                axum::http::HeaderValue::from_static("QPS"),
+            );
+            response
+        }
+        other => {
+            let status = other
+                .trim_end_matches("-after-apply")
+                .parse::<u16>()
+                .ok()
+                .and_then(|s| StatusCode::from_u16(s).ok())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            api::zoom_error(
+                status,
+                i64::from(status.as_u16()),
+                "Internal error (simulated).",
+            )
+        }
+    }
+}
+
+/// While `/_sim/hold` holds creates, a create's answer waits (its meeting already made) until
+/// the hold is released; the meeting ids are kept so tests can follow what became of them.
+async fn held_if_asked(shared: &Shared, is_create: bool, response: Response) -> Response {
+    if !is_create || response.status() != StatusCode::CREATED || !shared.lock().hold.creates {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let id = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v["id"].as_i64());
+    let mut release = {
+        let mut state = shared.lock();
+        state.counters.creates_held += 1;
+        state.hold.meetings.extend(id);
+        state.hold.waiting += 1;
+        state.hold.release.subscribe()
+    };
+    // Counts the wait down however it ends: released, or dropped with the caller's connection.
+    struct Waiting(Shared);
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            let mut state = self.0.lock();
+            state.hold.waiting = state.hold.waiting.saturating_sub(1);
+        }
+    }
+    let _waiting = Waiting(shared.clone());
+    // A closed channel (the state was reset) releases too.
+    let _ = release.wait_for(|held| !*held).await;
+    Response::from_parts(parts, Body::from(bytes))
 }

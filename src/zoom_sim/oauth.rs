@@ -14,8 +14,6 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 
-const USER_SCOPES: &str = "meeting:write meeting:read user:read";
-
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -264,13 +262,17 @@ pub async fn token(
                     revoked: false,
                 },
             );
-            let access = state.issue_access(Principal::User {
-                user_id: code.user_id,
-                grant,
-            });
+            let scopes = state.config.user_scopes.clone();
+            let access = state.issue_access(
+                Principal::User {
+                    user_id: code.user_id,
+                    grant,
+                },
+                &scopes,
+            );
             let refresh = state.issue_refresh(grant);
             state.counters.token_grants += 1;
-            token_response(access, Some(refresh), ttl, USER_SCOPES)
+            token_response(access, Some(refresh), ttl, &scopes)
         }
         Some("refresh_token") if !server_to_server => {
             let presented = params.get("refresh_token").cloned().unwrap_or_default();
@@ -287,21 +289,25 @@ pub async fn token(
             let grant_id = grant_id.expect("usable grant has an id");
             // Rotation: issuing the new refresh token kills the presented one at once.
             state.refresh.remove(&presented);
-            let access = state.issue_access(Principal::User {
-                user_id: grant.user_id,
-                grant: grant_id,
-            });
+            let scopes = state.config.user_scopes.clone();
+            let access = state.issue_access(
+                Principal::User {
+                    user_id: grant.user_id,
+                    grant: grant_id,
+                },
+                &scopes,
+            );
             let refresh = state.issue_refresh(grant_id);
             state.counters.refreshes += 1;
-            token_response(access, Some(refresh), ttl, USER_SCOPES)
+            token_response(access, Some(refresh), ttl, &scopes)
         }
         Some("account_credentials") if server_to_server => {
             if params.get("account_id").map(String::as_str) != Some(super::state::ACCOUNT_ID) {
                 return invalid_grant("Invalid account_id");
             }
-            let access = state.issue_access(Principal::Account);
-            state.counters.account_tokens += 1;
             let scopes = state.config.account_scopes.clone();
+            let access = state.issue_access(Principal::Account, &scopes);
+            state.counters.account_tokens += 1;
             token_response(access, None, ttl, &scopes)
         }
         Some("authorization_code" | "refresh_token" | "account_credentials") => oauth_error(
@@ -336,6 +342,7 @@ pub async fn revoke(
             "Invalid client_id or client_secret",
         );
     }
+    let by_access = state.access.contains_key(&form.token);
     let grant = state.refresh.get(&form.token).copied().or_else(|| {
         state
             .access
@@ -351,6 +358,7 @@ pub async fn revoke(
     }
     if grant.is_some() {
         state.counters.revocations += 1;
+        state.counters.revocations_with_access_token += u64::from(by_access);
     }
     Json(json!({ "status": "success" })).into_response()
 }

@@ -49,6 +49,24 @@ pub async fn join(
 ) -> Response {
     let state = shared.lock();
     match state.meetings.get(&id).filter(|m| !m.deleted) {
+        // What a patient without a Zoom account meets in a browser.
+        Some(m)
+            if m.settings.meeting_authentication
+                || state
+                    .host_settings_of(m)
+                    .only_authenticated_can_join_from_webclient =>
+        {
+            page(
+            StatusCode::FORBIDDEN,
+            "Sign in required",
+                "This meeting is for authenticated users only. Sign in to Zoom to join.",
+            )
+        }
+        Some(m) if m.settings.encryption_type == "e2ee" => page(
+            StatusCode::FORBIDDEN,
+            "Use the Zoom app",
+            "This meeting is end-to-end encrypted and cannot be joined from a browser or phone line.",
+        ),
         Some(m) if q.get("pwd") == Some(&m.password) => page(
             StatusCode::OK,
             "Joining meeting",

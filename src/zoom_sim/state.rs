@@ -3,7 +3,7 @@
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 #[derive(Debug, Clone)]
 pub struct SimConfig {
@@ -18,6 +18,9 @@ pub struct SimConfig {
     /// The account locks meeting settings, as a Zoom admin can: the waiting room is forced
     /// off and Zoom generates the passcode, whatever the request asked for.
     pub locked_settings: bool,
+    /// Scopes granted to user-managed tokens: classic by default; a granular app's names
+    /// (`meeting:write:meeting`, `meeting:update:meeting`, …) when a test asks for one.
+    pub user_scopes: String,
 }
 
 impl Default for SimConfig {
@@ -29,6 +32,7 @@ impl Default for SimConfig {
             public_url: None,
             account_scopes: "meeting:write:admin meeting:read:admin user:read:admin".into(),
             locked_settings: false,
+            user_scopes: "meeting:write meeting:read user:read".into(),
         }
     }
 }
@@ -55,6 +59,59 @@ pub struct PasscodeRule {
     pub weak_enhance_detection: bool,
 }
 
+/// A host's own meeting defaults and the settings their Zoom admin locked. Since 2026-03-15
+/// Zoom fills every field a create omits from these; a locked field keeps its value here
+/// whatever the API sends. The simulator's defaults are the friendly ones; tests and the
+/// demo's `/_sim/host-settings` make them unfriendly.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct HostSettings {
+    pub auto_recording: String,
+    pub auto_start_meeting_summary: bool,
+    pub auto_start_ai_companion_questions: bool,
+    pub who_will_receive_summary: i64,
+    pub encryption_type: String,
+    pub meeting_authentication: bool,
+    pub only_authenticated_can_join_from_webclient: bool,
+    pub embed_password_in_join_link: bool,
+    pub waiting_room: bool,
+    pub join_before_host: bool,
+    pub continuous_meeting_chat: bool,
+    pub approval_type: i64,
+    pub private_meeting: bool,
+    pub use_pmi: bool,
+    pub host_video: bool,
+    pub participant_video: bool,
+    pub mute_upon_entry: bool,
+    /// Setting names (as above) that the account locks.
+    pub locked: BTreeSet<String>,
+}
+
+impl Default for HostSettings {
+    fn default() -> Self {
+        Self {
+            auto_recording: "none".into(),
+            auto_start_meeting_summary: false,
+            auto_start_ai_companion_questions: false,
+            who_will_receive_summary: 1,
+            encryption_type: "enhanced_encryption".into(),
+            meeting_authentication: false,
+            only_authenticated_can_join_from_webclient: false,
+            embed_password_in_join_link: true,
+            waiting_room: true,
+            join_before_host: false,
+            continuous_meeting_chat: false,
+            approval_type: 2,
+            private_meeting: false,
+            use_pmi: false,
+            host_video: true,
+            participant_video: true,
+            mute_upon_entry: false,
+            locked: BTreeSet::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SimUser {
     pub id: String,
@@ -65,6 +122,15 @@ pub struct SimUser {
     pub timezone: String,
     #[serde(default)]
     pub passcode_rule: PasscodeRule,
+    /// Zoom's user type: 1 Basic (free: 40-minute meetings, no BAA), 2 Licensed.
+    #[serde(default = "licensed", rename = "type")]
+    pub user_type: i64,
+    #[serde(default)]
+    pub settings: HostSettings,
+}
+
+fn licensed() -> i64 {
+    2
 }
 
 fn default_timezone() -> String {
@@ -84,6 +150,8 @@ pub enum Principal {
 pub struct AccessToken {
     pub principal: Principal,
     pub expires_at: i64,
+    /// Space-separated, as the token response said.
+    pub scopes: String,
 }
 
 #[derive(Debug, Clone)]
@@ -106,6 +174,26 @@ pub struct Grant {
     pub revoked: bool,
 }
 
+/// The settings a meeting ended up with, after the host's defaults and locks.
+#[derive(Debug, Clone, Serialize)]
+pub struct MeetingSettings {
+    pub waiting_room: bool,
+    pub join_before_host: bool,
+    pub auto_recording: String,
+    pub auto_start_meeting_summary: bool,
+    pub auto_start_ai_companion_questions: bool,
+    pub who_will_receive_summary: i64,
+    pub encryption_type: String,
+    pub meeting_authentication: bool,
+    pub continuous_meeting_chat: bool,
+    pub approval_type: i64,
+    pub private_meeting: bool,
+    pub use_pmi: bool,
+    pub host_video: bool,
+    pub participant_video: bool,
+    pub mute_upon_entry: bool,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Meeting {
     pub id: i64,
@@ -121,8 +209,10 @@ pub struct Meeting {
     pub agenda: String,
     pub password: String,
     pub created_at: String,
-    pub waiting_room: bool,
-    pub join_before_host: bool,
+    #[serde(flatten)]
+    pub settings: MeetingSettings,
+    /// `waiting`, `started` or `ended`.
+    pub status: String,
     pub deleted: bool,
 }
 
@@ -133,12 +223,31 @@ pub struct Counters {
     pub refresh_failures: u64,
     pub account_tokens: u64,
     pub revocations: u64,
+    /// Revocations asked with an access token (Zoom documents `token=<access_token>`).
+    pub revocations_with_access_token: u64,
     pub meetings_created: u64,
     pub meetings_updated: u64,
     pub meetings_deleted: u64,
     pub api_requests: u64,
     pub rate_limited: u64,
     pub faults_injected: u64,
+    pub scope_refusals: u64,
+    /// Faults of the `*-after-apply` kinds: the change was made, then the answer failed.
+    pub faults_after_apply: u64,
+    /// Creates Zoom carried out whose answer never reached the caller: a fault after apply
+    /// (or `drop_after_apply`) hit a create that had made its meeting.
+    pub creates_unanswered: u64,
+    /// Creates made while answers were held (`/_sim/hold`): each reached Zoom, and its answer
+    /// waited for the release (or for a caller that had gone).
+    pub creates_held: u64,
+}
+
+/// A request the app sent to the Meetings API, kept so tests can check what was sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct SentRequest {
+    pub method: String,
+    pub path: String,
+    pub body: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -146,9 +255,40 @@ pub struct Counters {
 pub struct Faults {
     pub latency_ms: u64,
     pub error_rate: f64,
+    /// Each injected fault is one of these, drawn at random: a status (`"500"`, `"503"`,
+    /// `"429"`) or `"timeout"`, answered before the request reaches Zoom; or
+    /// `"500-after-apply"`, `"lost-after-apply"` (no answer until the caller gives up) or
+    /// `"reset-after-apply"` (the connection breaks), answered after the request was carried
+    /// out, so a create has made its meeting although the caller hears of a failure.
     pub error_kinds: Vec<String>,
     pub drop_after_apply: bool,
     pub paths: Option<String>,
+    /// Creates reach Zoom this much later than they were sent (the rest is unaffected).
+    pub create_delay_ms: u64,
+}
+
+/// Create answers held back on demand (`/_sim/hold`): the meeting is made at once and its
+/// answer waits until released, as when the caller dies with a create in flight.
+#[derive(Debug)]
+pub struct Hold {
+    pub creates: bool,
+    /// `true` while answers are held; set to `false` to release every waiting answer.
+    pub release: tokio::sync::watch::Sender<bool>,
+    /// Meetings whose create answers were held, oldest first.
+    pub meetings: Vec<i64>,
+    /// Answers waiting right now (a caller that went away stops the wait).
+    pub waiting: u64,
+}
+
+impl Default for Hold {
+    fn default() -> Self {
+        Self {
+            creates: false,
+            release: tokio::sync::watch::channel(false).0,
+            meetings: Vec::new(),
+            waiting: 0,
+        }
+    }
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -178,6 +318,9 @@ pub struct SimState {
     /// (host user id, UTC day) -> create/update calls that day.
     pub daily: HashMap<(String, i64), u32>,
     pub issued: Issued,
+    pub hold: Hold,
+    /// Bodies of creates and updates, oldest first (bounded).
+    pub sent: Vec<SentRequest>,
 }
 
 pub fn random_secret(len: usize) -> String {
@@ -213,6 +356,8 @@ impl SimState {
                     last_name: last.into(),
                     timezone: tz.into(),
                     passcode_rule: rule.clone(),
+                    user_type: 2,
+                    settings: HostSettings::default(),
                 }
             };
         Self {
@@ -268,7 +413,17 @@ impl SimState {
             qps_window: (0, 0),
             daily: HashMap::new(),
             issued: Issued::default(),
+            hold: Hold::default(),
+            sent: Vec::new(),
         }
+    }
+
+    /// The host's settings as they are now: host-level ones (the passcode in invite links,
+    /// sign-in for browser joins) apply to every meeting at once, old ones included.
+    pub fn host_settings_of(&self, meeting: &Meeting) -> HostSettings {
+        self.user(&meeting.host_id)
+            .map(|u| u.settings.clone())
+            .unwrap_or_default()
     }
 
     pub fn public_url(&self) -> String {
@@ -289,7 +444,7 @@ impl SimState {
             .find(|u| u.id == id_or_email || u.email.eq_ignore_ascii_case(id_or_email))
     }
 
-    pub fn issue_access(&mut self, principal: Principal) -> String {
+    pub fn issue_access(&mut self, principal: Principal, scopes: &str) -> String {
         let token = format!("sim_at_{}", random_secret(48));
         let expires_at = now() + self.config.token_ttl_secs as i64;
         self.access.insert(
@@ -297,6 +452,7 @@ impl SimState {
             AccessToken {
                 principal,
                 expires_at,
+                scopes: scopes.to_owned(),
             },
         );
         self.issued.access_tokens.push(token.clone());
@@ -313,8 +469,8 @@ impl SimState {
         token
     }
 
-    /// The principal of a usable access token.
-    pub fn authenticate(&self, token: &str) -> Option<Principal> {
+    /// The principal and scopes of a usable access token.
+    pub fn authenticate(&self, token: &str) -> Option<(Principal, String)> {
         let access = self.access.get(token)?;
         if access.expires_at <= now() {
             return None;
@@ -324,7 +480,7 @@ impl SimState {
                 return None;
             }
         }
-        Some(access.principal.clone())
+        Some((access.principal.clone(), access.scopes.clone()))
     }
 
     pub fn reset(&mut self) {

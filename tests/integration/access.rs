@@ -1,6 +1,6 @@
 //! Deny by default: every server function × every role, and the pages' guards.
 
-use crate::fixtures::user_id;
+use crate::fixtures::{local_in, user_id};
 use crate::helpers::*;
 use reqwest::{Client, Response};
 
@@ -167,5 +167,81 @@ async fn each_role_gets_its_own_home_page() {
             "{}: nav offers the users page only to admins",
             who.0
         );
+    }
+}
+
+#[tokio::test]
+async fn every_page_answers_each_role_as_documented() {
+    let app = spawn_app().await;
+    let admin = app.logged_in(ADMIN).await;
+    let doctor_id = user_id(&app, &admin, DOCTOR.0).await.to_string();
+    let patient_id = user_id(&app, &admin, PATIENT.0).await.to_string();
+    // A visit every role here may see (Zoom is not needed: its meeting may stay pending).
+    let booked = app
+        .call(
+            &app.logged_in(RECEPTIONIST).await,
+            "/api/visits/book",
+            &[
+                ("doctor_id", &doctor_id),
+                ("patient_id", &patient_id),
+                ("start", &local_in(600, "UTC")),
+                ("zone", "UTC"),
+                ("duration", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(booked.status(), 200, "{}", booked.text().await.unwrap());
+    let visit: serde_json::Value = booked.json().await.unwrap();
+    let visit_page = format!("/visits/{}", visit["id"].as_str().unwrap());
+
+    let only = |caller: Caller, allowed: &[Caller]| {
+        if allowed.contains(&caller) {
+            200
+        } else {
+            403
+        }
+    };
+    let anyone = [
+        Caller::Patient,
+        Caller::Receptionist,
+        Caller::Doctor,
+        Caller::Admin,
+    ];
+    for caller in CALLERS {
+        let client = app.client_for(caller).await;
+        let pages: Vec<(&str, u16)> = vec![
+            ("/", only(caller, &anyone)),
+            ("/profile", only(caller, &anyone)),
+            ("/visits", only(caller, &anyone)),
+            (visit_page.as_str(), only(caller, &anyone)),
+            ("/admin/users", only(caller, &[Caller::Admin])),
+            ("/admin/audit", only(caller, &[Caller::Admin])),
+            ("/admin/zoom", only(caller, &[Caller::Admin])),
+            ("/zoom", only(caller, &[Caller::Doctor])),
+        ];
+        for (path, expected) in pages {
+            let response = client.get(app.url(path)).send().await.unwrap();
+            let status = response.status().as_u16();
+            if caller == Caller::Anonymous {
+                // Sent to log in, and back here afterwards.
+                assert_eq!(status, 303, "{caller:?} {path}");
+                assert_eq!(
+                    response.headers()["location"],
+                    format!("/login?next={path}").as_str(),
+                    "{path}"
+                );
+                continue;
+            }
+            assert_eq!(
+                response.headers()["cache-control"],
+                "no-store",
+                "{caller:?} {path}"
+            );
+            let body = response.text().await.unwrap();
+            assert_eq!(status, expected, "{caller:?} {path}: {body}");
+            if expected == 403 {
+                assert!(body.contains("You do not have access"), "{caller:?} {path}");
+            }
+        }
     }
 }

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 #[tokio::test]
 async fn each_demo_role_can_log_in_and_is_told_who_it_is() {
-    let app = spawn_app().await;
+    let app = spawn_demo_app().await;
     for (who, role) in [
         (ADMIN, "admin"),
         (RECEPTIONIST, "receptionist"),
@@ -87,34 +87,87 @@ async fn over_https_the_cookie_is_secure_and_host_prefixed() {
     assert!(!cookie.contains("Domain="), "{cookie}");
 }
 
+/// The clock the server reads (whole seconds since the epoch): the tests share the machine's
+/// clock with the app, so every assertion below is decided by timestamps taken around the
+/// requests, not by how fast the machine happens to be.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Sleeps until the clock reads `second` or later.
+async fn until(second: i64) {
+    while unix_now() < second {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+const IDLE: i64 = 3;
+
 #[tokio::test]
 async fn an_idle_session_expires() {
-    let app = spawn_app_with(&[("SESSION_IDLE_TIMEOUT_SECS", "2")]).await;
-    let client = app.logged_in(DOCTOR).await;
-    assert_eq!(app.me(&client).await["email"], DOCTOR.0);
-    tokio::time::sleep(Duration::from_millis(3200)).await;
-    assert_eq!(app.me(&client).await, serde_json::Value::Null);
+    let app = spawn_app_with(&[("SESSION_IDLE_TIMEOUT_SECS", "3")]).await;
+    // The login stamps the session at some second L >= `before`; the check of the first
+    // request happens at some second <= `after`. When `after - before < IDLE` it must pass;
+    // a machine too slow to tell gets another try.
+    for _ in 0..5 {
+        let before = unix_now();
+        let client = app.logged_in(DOCTOR).await;
+        let me = app.me(&client).await;
+        let after = unix_now();
+        if after - before >= IDLE {
+            continue;
+        }
+        assert_eq!(me["email"], DOCTOR.0);
+        // The last activity is at `after` at the latest: from `after + IDLE` on it is over.
+        until(after + IDLE).await;
+        assert_eq!(app.me(&client).await, serde_json::Value::Null);
+        return;
+    }
+    panic!("five logins took {IDLE} s or more each: the machine is too slow to tell");
 }
 
 #[tokio::test]
 async fn an_active_session_still_ends_at_the_absolute_timeout() {
-    // Times are whole seconds on the server, so the margins here are a second or more.
+    const ABSOLUTE: i64 = 7;
     let app = spawn_app_with(&[
-        ("SESSION_IDLE_TIMEOUT_SECS", "60"),
-        ("SESSION_ABSOLUTE_TIMEOUT_SECS", "5"),
+        ("SESSION_IDLE_TIMEOUT_SECS", "3"),
+        ("SESSION_ABSOLUTE_TIMEOUT_SECS", "7"),
     ])
     .await;
-    let client = app.logged_in(DOCTOR).await;
-    for _ in 0..2 {
-        tokio::time::sleep(Duration::from_millis(900)).await;
-        assert_eq!(
-            app.me(&client).await["email"],
-            DOCTOR.0,
-            "still within the absolute limit"
-        );
+    'attempt: for _ in 0..3 {
+        let before = unix_now();
+        let client = app.logged_in(DOCTOR).await;
+        let logged_in = unix_now();
+        // Activity every ~0.7 s keeps the session from going idle. A request is certain to
+        // find it alive when it ends (`end`) less than IDLE after the previous request began
+        // (each request stamps the activity at its own second) and less than ABSOLUTE after
+        // the login began.
+        let mut last_start = before;
+        let mut alive_past_idle = false;
+        while unix_now() < before + ABSOLUTE - 1 {
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            let start = unix_now();
+            let me = app.me(&client).await;
+            let end = unix_now();
+            if end - last_start >= IDLE || end - before >= ABSOLUTE {
+                continue 'attempt;
+            }
+            assert_eq!(me["email"], DOCTOR.0, "alive at {} s", end - before);
+            alive_past_idle |= start - logged_in >= IDLE;
+            last_start = start;
+        }
+        if !alive_past_idle {
+            continue;
+        }
+        // Whatever the activity, from `logged_in + ABSOLUTE` on the session is over.
+        until(logged_in + ABSOLUTE).await;
+        assert_eq!(app.me(&client).await, serde_json::Value::Null);
+        return;
     }
-    tokio::time::sleep(Duration::from_millis(4500)).await;
-    assert_eq!(app.me(&client).await, serde_json::Value::Null);
+    panic!("the machine was too slow to tell in three attempts");
 }
 
 #[tokio::test]

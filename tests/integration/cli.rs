@@ -71,8 +71,6 @@ async fn create_user_makes_the_first_admin_of_a_real_install() {
     assert!(!app.logs().contains("DEMO MODE"));
 }
 
-const TEST_KEY: &str = "test-key:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
-
 #[tokio::test]
 async fn outside_demo_mode_the_app_refuses_to_start_without_an_encryption_key() {
     let dir = TempDir::new();
@@ -131,8 +129,12 @@ async fn create_user_explains_bad_arguments() {
 
 #[tokio::test]
 async fn demo_mode_is_announced_loudly_with_the_accounts() {
-    let app = spawn_app().await;
+    let app = spawn_demo_app().await;
     let logs = app.logs();
     assert!(logs.contains("DEMO MODE"));
     assert!(logs.contains("admin@demo.clinic"));
+    // Every other test runs outside demo mode, its accounts made by `create-user` and the
+    // admin: nothing is there unless the test's install put it there.
+    let install = spawn_app().await;
+    assert!(!install.logs().contains("DEMO MODE"));
 }

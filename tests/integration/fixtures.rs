@@ -207,6 +207,11 @@ impl TestApp {
         self.get(client, &format!("/api/admin/audit.csv?{query}"))
             .await
     }
+
+    /// The admin's "fixed: check blocked visits again".
+    pub async fn recheck_blocked(&self, client: &Client) -> Response {
+        self.call(client, "/api/admin/zoom/recheck", &[]).await
+    }
 }
 
 /// The id of the user with `email`, as listed to `admin`.
@@ -427,4 +432,63 @@ pub async fn live_meetings(sim: &Sim) -> Vec<Value> {
         .filter(|m| m["deleted"] == false)
         .cloned()
         .collect()
+}
+
+// Logins behind a proxy, browser navigation metadata, pages, and the database itself (for
+// what only someone with database access can do, or see).
+
+impl TestApp {
+    /// `GET` of an HTML page (or anything else that is not a server function).
+    pub async fn page(&self, client: &Client, path: &str) -> Response {
+        self.get(client, path).await
+    }
+
+    /// The login as a TLS proxy forwards it: `header` is `("x-forwarded-for", "…")` or
+    /// `("forwarded", "for=…")`.
+    pub async fn login_forwarded(
+        &self,
+        client: &Client,
+        header: (&str, &str),
+        email: &str,
+        password: &str,
+    ) -> Response {
+        client
+            .post(self.url("/api/auth/login"))
+            .header(header.0, header.1)
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .expect("request failed")
+    }
+
+    /// `GET /api/zoom/authorize` as a browser sends it, with `Sec-Fetch-Site: fetch_site`.
+    pub async fn zoom_authorize_from(&self, client: &Client, fetch_site: &str) -> Response {
+        client
+            .get(self.url("/api/zoom/authorize"))
+            .header("sec-fetch-site", fetch_site)
+            .send()
+            .await
+            .expect("request failed")
+    }
+}
+
+/// A connection to the app's own database (SQLite or PostgreSQL), as someone with database
+/// access would have.
+pub async fn database(app: &TestApp) -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .expect("connect to the app's database")
+}
+
+/// One number from the app's database, e.g. `SELECT COUNT(*) AS n FROM …` (column `n`).
+pub async fn database_count(app: &TestApp, sql: &str) -> i64 {
+    use sqlx::Row;
+    let mut conn = database(app).await;
+    sqlx::query(sql)
+        .fetch_one(&mut conn)
+        .await
+        .expect("query the app's database")
+        .get::<i64, _>("n")
 }

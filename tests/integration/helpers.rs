@@ -89,16 +89,116 @@ pub async fn fresh_database_url(dir: &TempDir) -> String {
     format!("{prefix}/{name}")
 }
 
+/// The encryption key of test installs (outside demo mode the app refuses to start without
+/// one); a test may pass its own `ENCRYPTION_KEY`.
+pub const TEST_KEY: &str = "test-key:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+/// A fresh install set up the way a real one is, with demo mode off: see `spawn_app_with`.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
 
+/// A fresh install with demo mode off, set up through the ways a real clinic has: the admin
+/// is made with the `create-user` subcommand (password on stdin), the receptionist, doctor
+/// and patient are created by that admin through the API (with the accounts and passwords of
+/// `ADMIN`, `RECEPTIONIST`, `DOCTOR`, `PATIENT`), and the admin saves the Zoom settings (the
+/// simulator's OAuth app). So no test passes because demo mode seeded something.
+/// With `("DEMO_MODE", "true")` in `env` the app starts in demo mode instead, untouched.
 pub async fn spawn_app_with(env: &[(&str, &str)]) -> TestApp {
-    let dir = TempDir::new();
-    let database_url = fresh_database_url(&dir).await;
-    spawn_app_on(dir, database_url, env).await
+    if env.contains(&("DEMO_MODE", "true")) {
+        let dir = TempDir::new();
+        let database_url = fresh_database_url(&dir).await;
+        return spawn_app_on(dir, database_url, env).await;
+    }
+    spawn_install(env, true).await
 }
 
+/// The same install as `spawn_app_with`, but the admin has not set up Zoom yet.
+pub async fn spawn_app_without_zoom(env: &[(&str, &str)]) -> TestApp {
+    spawn_install(env, false).await
+}
+
+/// Demo mode: the seeded demo accounts and Zoom settings, nothing else.
+pub async fn spawn_demo_app() -> TestApp {
+    spawn_app_with(&[("DEMO_MODE", "true")]).await
+}
+
+async fn spawn_install(env: &[(&str, &str)], zoom: bool) -> TestApp {
+    let dir = TempDir::new();
+    let database_url = fresh_database_url(&dir).await;
+    create_first_admin(&database_url, ADMIN);
+    let app = spawn_app_on(dir, database_url, env).await;
+    let admin = app.logged_in(ADMIN).await;
+    for (who, role, name, zone) in [
+        (RECEPTIONIST, "receptionist", None, None),
+        (
+            DOCTOR,
+            "doctor",
+            Some("Dr. Ada Lovelace"),
+            Some("Europe/Berlin"),
+        ),
+        (PATIENT, "patient", None, Some("America/New_York")),
+    ] {
+        let mut form = vec![("email", who.0), ("role", role), ("password", who.1)];
+        form.extend(name.map(|n| ("display_name", n)));
+        form.extend(zone.map(|z| ("time_zone", z)));
+        let response = app.call(&admin, "/api/admin/users/create", &form).await;
+        assert_eq!(
+            response.status(),
+            200,
+            "creating {}: {}",
+            who.0,
+            response.text().await.unwrap()
+        );
+    }
+    if zoom {
+        let response = app
+            .call(
+                &admin,
+                "/api/admin/zoom/settings/save",
+                &[
+                    ("mode", "user_oauth"),
+                    ("client_id", "demo-oauth-client"),
+                    ("client_secret", "demo-oauth-secret"),
+                ],
+            )
+            .await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+    app.call(&admin, "/api/auth/logout", &[]).await;
+    app
+}
+
+/// `telehealth create-user --role admin`, as on a real install: the password on stdin.
+pub fn create_first_admin(database_url: &str, who: (&str, &str)) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_telehealth"))
+        .args(["create-user", "--role", "admin", "--email", who.0])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("APP_CONFIG_FILE", "/dev/null")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run create-user");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{}\n", who.1).as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "create-user failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Starts the app on an existing database (a restart, a second instance), with demo mode off
+/// and `TEST_KEY` unless `env` says otherwise.
 pub async fn spawn_app_on(dir: TempDir, database_url: String, env: &[(&str, &str)]) -> TestApp {
     let mut command = Command::new(env!("CARGO_BIN_EXE_telehealth"));
     command
@@ -108,7 +208,12 @@ pub async fn spawn_app_on(dir: TempDir, database_url: String, env: &[(&str, &str
         .env("APP_CONFIG_FILE", "/dev/null")
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("LEPTOS_OUTPUT_NAME", "telehealth")
-        .env("DEMO_MODE", "true")
+        .env("DEMO_MODE", "false")
+        .env("ENCRYPTION_KEY", TEST_KEY)
+        // Tests speak plain HTTP on loopback (tests of https set PUBLIC_URL themselves).
+        .env("ALLOW_INSECURE_HTTP", "true")
+        // Outside demo mode an http:// PUBLIC_URL is refused unless allowed (a local trial).
+        .env("ALLOW_INSECURE_HTTP", "true")
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -221,6 +326,56 @@ impl TestApp {
         self.logs.lock().unwrap().join("\n")
     }
 
+    /// Waits (bounded) for a JSON log line that `matches`, and returns it.
+    pub async fn wait_for_log(
+        &self,
+        matches: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let started = std::time::Instant::now();
+        loop {
+            let found = self
+                .logs
+                .lock()
+                .unwrap()
+                .iter()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .find(|l| matches(l));
+            if let Some(found) = found {
+                return found;
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                let logs = self.logs();
+                let tail: Vec<&str> = logs.lines().rev().take(30).collect();
+                panic!(
+                    "no such log line in 20 s; the last lines:\n{}",
+                    tail.join("\n")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Returns once every line the app logged before this call has been read: it sends a
+    /// request that logs a line of its own (a login as the receptionist, marked with a fresh
+    /// request id) and waits for that line. Logs come through one pipe, in order.
+    pub async fn log_fence(&self) {
+        let marker = format!(
+            "fence-{}",
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        let response = self
+            .client()
+            .post(self.url("/api/auth/login"))
+            .header("x-request-id", &marker)
+            .form(&[("email", RECEPTIONIST.0), ("password", RECEPTIONIST.1)])
+            .send()
+            .await
+            .expect("request failed");
+        assert_eq!(response.status(), 200, "the fence login failed");
+        self.wait_for_log(|l| request_id_of(l) == Some(marker.as_str()))
+            .await;
+    }
+
     /// Stops the process the way an orchestrator does, and waits for it.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
@@ -228,6 +383,16 @@ impl TestApp {
             .status();
         self.child.wait().unwrap()
     }
+}
+
+/// The request id a JSON log line carries: that of its enclosing `request` span (the line's
+/// own `span` is the innermost one, a server function's, say).
+pub fn request_id_of(line: &serde_json::Value) -> Option<&str> {
+    line["spans"]
+        .as_array()?
+        .iter()
+        .find(|span| span["name"] == "request")?["request_id"]
+        .as_str()
 }
 
 /// The session cookie's `name=value`, as sent by the server.
@@ -276,10 +441,48 @@ pub fn query_value(url: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// Whether `needle` appears anywhere in the database: every byte of the SQLite files, or every
-/// text column of every table in PostgreSQL.
+/// Polls `probe` until it answers `Some` and returns that, or panics after `within`: for
+/// conditions the app or the simulator reach on their own, instead of sleeping and hoping.
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(found) = probe().await {
+            return found;
+        }
+        assert!(started.elapsed() < within, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Whether `needle` appears anywhere in the database: every byte of the SQLite files (the
+/// database and its write-ahead log), or in PostgreSQL every text column of every table and
+/// the whole `pg_dump` of the database.
 pub async fn database_contains(app: &TestApp, needle: &str) -> bool {
     if using_postgres() {
+        let dump = Command::new("pg_dump")
+            .arg(&app.database_url)
+            .output()
+            .expect("run pg_dump");
+        assert!(
+            dump.status.success(),
+            "pg_dump failed: {}",
+            String::from_utf8_lossy(&dump.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&dump.stdout).contains("CREATE TABLE public.users"),
+            "pg_dump dumped something else"
+        );
+        if dump
+            .stdout
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
+        {
+            return true;
+        }
         use sqlx::{Connection, Row};
         let mut conn = sqlx::PgConnection::connect(&app.database_url)
             .await

@@ -118,6 +118,54 @@ impl Sim {
             .collect()
     }
 
+    /// From now on Zoom carries out every create but holds its answer (`true`), or releases
+    /// every held answer (`false`).
+    pub async fn hold_creates(&self, hold: bool) {
+        self.control("hold", json!({ "creates": hold })).await;
+    }
+
+    /// `{creates, waiting, held, meetings}`: whether creates are held, how many answers wait
+    /// right now, how many were ever held, and the ids of their meetings.
+    pub async fn hold_status(&self) -> Value {
+        self.http
+            .get(format!("{}/_sim/hold", self.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Waits (bounded) until at least `n` create answers have been held.
+    pub async fn wait_until_held(&self, n: u64, within: Duration) -> Value {
+        let started = std::time::Instant::now();
+        loop {
+            let status = self.hold_status().await;
+            if status["held"].as_u64() >= Some(n) {
+                return status;
+            }
+            assert!(
+                started.elapsed() < within,
+                "fewer than {n} creates reached Zoom in {within:?}: {status}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// A host's Zoom defaults, locks (`settings.locked`) and licence (`type`), as their Zoom
+    /// admin set them; `user` None changes every host.
+    pub async fn host_settings(&self, user: Option<&str>, settings: Value, user_type: Option<i64>) {
+        let mut body = json!({ "settings": settings });
+        if let Some(user) = user {
+            body["user"] = json!(user);
+        }
+        if let Some(kind) = user_type {
+            body["type"] = json!(kind);
+        }
+        self.control("host-settings", body).await;
+    }
+
     /// Zoom's per-second limit depends on the plan (Pro: 30 Light calls/s); tests that are
     /// about something else raise it so bursts of 200 calls measure that something else.
     pub async fn allow_bursts(&self) {

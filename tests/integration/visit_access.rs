@@ -2,7 +2,7 @@
 //! seven kinds of caller. A refusal never carries a start or join link.
 
 use crate::fixtures::{book, clinic, create_user, local_in, Clinic};
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, PATIENT};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::Value;
 use std::time::Duration;
@@ -100,6 +100,11 @@ enum Endpoint<'a> {
     Start(&'a str),
     Join(&'a str),
     Audit,
+    /// A booking with `doctor_id` for `patient_id`, 10 hours ahead.
+    Book {
+        doctor_id: i64,
+        patient_id: i64,
+    },
 }
 
 impl Endpoint<'_> {
@@ -125,6 +130,21 @@ impl Endpoint<'_> {
             Endpoint::Start(id) => app.start_meeting(client, id).await,
             Endpoint::Join(id) => app.join_meeting(client, id).await,
             Endpoint::Audit => app.audit_log(client, &[]).await,
+            Endpoint::Book {
+                doctor_id,
+                patient_id,
+            } => {
+                let zone = "Europe/Berlin";
+                book(
+                    app,
+                    client,
+                    doctor_id,
+                    Some(patient_id),
+                    &local_in(600, zone),
+                    zone,
+                )
+                .await
+            }
         }
     }
 }
@@ -238,6 +258,22 @@ async fn every_visit_function_answers_each_caller_as_it_should() {
         Anonymous => 401,
         _ => 200,
     })
+    .await;
+    // Booking the visit's doctor for the visit's patient: the patient for themself, the doctor
+    // for a patient they see, staff for anyone; never another patient for the patient, nor
+    // another doctor with this doctor.
+    check(
+        &cast,
+        Endpoint::Book {
+            doctor_id: c.doctor_id,
+            patient_id: c.patient_id,
+        },
+        |who| match who {
+            Anonymous => 401,
+            AnotherPatient | AnotherDoctor => 403,
+            _ => 200,
+        },
+    )
     .await;
 
     // The calendar file follows the same visibility.
@@ -467,7 +503,8 @@ async fn the_join_window_opens_15_minutes_before_and_closes_at_the_end() {
     assert_eq!(patient_view["can_join"], true);
     assert_eq!(patient_view["can_start"], false);
 
-    // Booked 20 minutes ago for 10 minutes: over.
+    // A 10-minute visit that started 20 minutes ago: over. Nobody can book a time that has
+    // passed, so it is booked ahead and its start moved back in the database.
     let response = c
         .app
         .book_visit(
@@ -475,7 +512,7 @@ async fn the_join_window_opens_15_minutes_before_and_closes_at_the_end() {
             &[
                 ("doctor_id", &c.doctor_id.to_string()),
                 ("patient_id", &c.patient_id.to_string()),
-                ("start", &local_in(-20, "UTC")),
+                ("start", &local_in(90, "UTC")),
                 ("zone", "UTC"),
                 ("duration", "10"),
             ],
@@ -492,7 +529,155 @@ async fn the_join_window_opens_15_minutes_before_and_closes_at_the_end() {
         Duration::from_secs(20),
     )
     .await;
+    let mut db = crate::fixtures::database(&c.app).await;
+    sqlx::query("UPDATE appointments SET starts_at = $1 WHERE public_id = $2")
+        .bind(chrono::Utc::now().timestamp() - 20 * 60)
+        .bind(past.clone())
+        .execute(&mut db)
+        .await
+        .unwrap();
     let ended = c.app.join_meeting(&c.patient, &past).await;
     assert_eq!(ended.status(), 409);
     assert!(ended.text().await.unwrap().contains("ended"));
+}
+
+#[tokio::test]
+async fn booking_options_name_only_whom_each_caller_may_book_with_and_for() {
+    let cast = cast().await;
+    let c = &cast.c;
+    // The doctor sees the patient through this visit; the other doctor sees nobody.
+    c.book_in(120).await;
+    let options = |who: Who| {
+        let client = cast.client(who).clone();
+        async move {
+            let response = c.app.booking_options(&client).await;
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap();
+            (status, body)
+        }
+    };
+    let ids = |list: &Value| -> Vec<i64> {
+        let mut ids: Vec<i64> = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|choice| choice["id"].as_i64().unwrap())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let sorted = |mut v: Vec<i64>| {
+        v.sort();
+        v
+    };
+    let all_doctors = sorted(vec![c.doctor_id, cast.other_doctor_id]);
+    let all_patients = sorted(vec![c.patient_id, cast.other_patient_id]);
+    for who in EVERYONE {
+        let (status, body) = options(who).await;
+        if who == Who::Anonymous {
+            assert_eq!(status, 401);
+            continue;
+        }
+        assert_eq!(status, 200, "{who:?}: {body}");
+        let parsed: Value = serde_json::from_str(&body).unwrap();
+        let (doctors, patients) = (ids(&parsed["doctors"]), ids(&parsed["patients"]));
+        match who {
+            Who::ThePatient | Who::AnotherPatient => {
+                // Themself only (the list stays empty: they book for themself), and the
+                // doctors by name: no email address of anyone.
+                let own = if who == Who::ThePatient {
+                    c.patient_id
+                } else {
+                    cast.other_patient_id
+                };
+                assert!(patients.iter().all(|p| *p == own), "{who:?}: {body}");
+                assert_eq!(doctors, all_doctors, "{who:?}");
+                assert!(!body.contains('@'), "{who:?} got an email address: {body}");
+                let labels: Vec<&str> = parsed["doctors"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d["label"].as_str().unwrap())
+                    .collect();
+                assert!(labels.contains(&"Dr. Ada Lovelace"), "{labels:?}");
+            }
+            Who::TheDoctor => {
+                assert_eq!(doctors, vec![c.doctor_id]);
+                assert_eq!(patients, vec![c.patient_id], "only the patient they see");
+            }
+            Who::AnotherDoctor => {
+                assert_eq!(doctors, vec![cast.other_doctor_id]);
+                assert!(patients.is_empty(), "no patient of theirs yet: {body}");
+            }
+            Who::Receptionist | Who::Admin => {
+                assert_eq!(doctors, all_doctors, "{who:?}");
+                assert_eq!(patients, all_patients, "{who:?}");
+            }
+            Who::Anonymous => unreachable!(),
+        }
+    }
+    let zone = |who: Who| async move {
+        let (_, body) = options(who).await;
+        serde_json::from_str::<Value>(&body).unwrap()["default_zone"].clone()
+    };
+    assert_eq!(zone(Who::ThePatient).await, "America/New_York");
+    assert_eq!(zone(Who::AnotherPatient).await, "Europe/London");
+    assert_eq!(zone(Who::TheDoctor).await, "Europe/Berlin");
+}
+
+#[tokio::test]
+async fn a_visit_page_shows_nothing_of_the_visit_to_those_who_do_not_see_it() {
+    let cast = cast().await;
+    let c = &cast.c;
+    let id = c.book_in(120).await;
+    let path = format!("/visits/{id}");
+    let page = |who: Who| {
+        let client = cast.client(who).clone();
+        let url = c.app.url(&path);
+        async move {
+            let response = client.get(url).send().await.unwrap();
+            let status = response.status().as_u16();
+            let location = response
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_owned());
+            (status, location, response.text().await.unwrap())
+        }
+    };
+    let (status, location, _) = page(Who::Anonymous).await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("/login?next={path}").as_str())
+    );
+    for who in [Who::AnotherPatient, Who::AnotherDoctor] {
+        let (status, _, html) = page(who).await;
+        assert_eq!(status, 200, "{who:?}");
+        assert!(!html.contains("Ada Lovelace"), "{who:?} sees the doctor");
+        assert!(!names_account(&html, PATIENT.0), "{who:?} sees the patient");
+        assert!(!html.contains("/j/") && !html.contains("/s/"), "{who:?}");
+    }
+    for who in [
+        Who::ThePatient,
+        Who::TheDoctor,
+        Who::Receptionist,
+        Who::Admin,
+    ] {
+        let (status, _, html) = page(who).await;
+        assert_eq!(status, 200, "{who:?}");
+        assert!(
+            html.contains("Ada Lovelace"),
+            "{who:?} does not see the visit"
+        );
+    }
+}
+
+/// Whether `email` appears as a whole address (not as the end of a longer one).
+fn names_account(text: &str, email: &str) -> bool {
+    text.match_indices(email).any(|(at, _)| {
+        !text[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || ".-_+".contains(c))
+    })
 }

@@ -243,7 +243,7 @@ async fn client_secrets_are_write_only_and_never_stored_or_logged_in_plaintext()
         )
         .await;
     assert_eq!(kept.status(), 200);
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.log_fence().await;
     assert!(!app.logs().contains(secret));
     assert!(
         !database_contains(&app, secret).await,

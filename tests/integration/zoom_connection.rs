@@ -36,7 +36,7 @@ async fn a_doctor_connects_through_the_consent_page_and_tokens_are_stored_sealed
     assert_eq!(account["email"], "doctor@demo.clinic");
     assert_eq!(sim.counter("token_grants").await, 1);
 
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.log_fence().await;
     let logs = app.logs();
     let page = doctor
         .get(app.url("/zoom"))
@@ -173,8 +173,7 @@ async fn two_app_instances_on_one_database_refresh_only_once() {
     let first = app_with(&sim, &[]).await;
     let dir = TempDir::new();
     let env = sim.env();
-    let mut pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    pairs.push(("DEMO_MODE", "true"));
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let second = spawn_app_on(dir, first.database_url.clone(), &pairs).await;
 
     let on_first = first.logged_in(DOCTOR).await;
@@ -424,4 +423,135 @@ async fn server_to_server_shares_one_account_token_across_doctors_calls() {
     let results = join_all((0..50).map(|_| check(&app, &doctor))).await;
     assert!(results.iter().all(|(code, _)| *code == 200));
     assert_eq!(sim.counter("account_tokens").await, 2);
+}
+
+#[tokio::test]
+async fn a_state_replayed_after_a_successful_callback_is_refused() {
+    let sim = Sim::start();
+    let app = app_with(&sim, &[]).await;
+    let doctor = app.logged_in(DOCTOR).await;
+    let authorize = app.zoom_authorize(&doctor).await;
+    let back = sim
+        .consent(authorize.headers()["location"].to_str().unwrap(), true)
+        .await;
+    let query = back.split_once('?').unwrap().1.to_owned();
+    let first = app.zoom_callback(&doctor, &query).await;
+    assert_eq!(first.status(), 303);
+    assert_eq!(first.headers()["location"], "/zoom?connected=1");
+    let replayed = app.zoom_callback(&doctor, &query).await;
+    assert_eq!(replayed.status(), 400);
+    assert!(replayed
+        .text()
+        .await
+        .unwrap()
+        .contains("invalid, expired or was already used"));
+    assert_eq!(
+        sim.counter("token_grants").await,
+        1,
+        "the code went to Zoom once"
+    );
+    let status: Value = app.zoom_status(&doctor).await.json().await.unwrap();
+    assert_eq!(
+        status["connection"]["state"], "connected",
+        "still connected"
+    );
+}
+
+#[tokio::test]
+async fn authorize_answers_409_unless_doctors_connect_their_own_zoom() {
+    let sim = Sim::start();
+    let env = sim.env();
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = spawn_app_without_zoom(&pairs).await;
+    let admin = app.logged_in(ADMIN).await;
+    let doctor = app.logged_in(DOCTOR).await;
+    let unset = app.zoom_authorize(&doctor).await;
+    assert_eq!(unset.status(), 409, "Zoom is not set up");
+    assert_eq!(unset.json::<Value>().await.unwrap()["kind"], "conflict");
+
+    let s2s = app
+        .save_zoom_settings(
+            &admin,
+            &[
+                ("mode", "server_to_server"),
+                ("client_id", "demo-s2s-client"),
+                ("client_secret", "demo-s2s-secret"),
+                ("account_id", "demo-account"),
+            ],
+        )
+        .await;
+    assert_eq!(s2s.status(), 200);
+    let account_wide = app.zoom_authorize(&doctor).await;
+    assert_eq!(
+        account_wide.status(),
+        409,
+        "Server-to-Server: nothing to connect"
+    );
+
+    let oauth = app
+        .save_zoom_settings(
+            &admin,
+            &[
+                ("mode", "user_oauth"),
+                ("client_id", "demo-oauth-client"),
+                ("client_secret", "demo-oauth-secret"),
+            ],
+        )
+        .await;
+    assert_eq!(oauth.status(), 200);
+    assert_eq!(app.zoom_authorize(&doctor).await.status(), 303);
+}
+
+#[tokio::test]
+async fn admin_test_connection_says_when_zoom_is_not_set_up_or_refuses_the_check() {
+    let sim = Sim::start();
+    let env = sim.env();
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = spawn_app_without_zoom(&pairs).await;
+    let admin = app.logged_in(ADMIN).await;
+    let outcome: Value = app.test_zoom_connection(&admin).await.json().await.unwrap();
+    assert_eq!(outcome["outcome"], "not_configured", "{outcome}");
+    assert_eq!(sim.counter("api_requests").await, 0, "no call to Zoom");
+
+    let saved = app
+        .save_zoom_settings(
+            &admin,
+            &[
+                ("mode", "user_oauth"),
+                ("client_id", "demo-oauth-client"),
+                ("client_secret", "demo-oauth-secret"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status(), 200);
+    // Zoom answers the credential probe with a refusal that is neither "bad credentials" nor
+    // an outage: the check failed, and says how.
+    sim.control(
+        "faults",
+        json!({ "error_rate": 1.0, "error_kinds": ["400"], "paths": "/oauth/token" }),
+    )
+    .await;
+    let outcome: Value = app.test_zoom_connection(&admin).await.json().await.unwrap();
+    assert_eq!(outcome["outcome"], "failed", "{outcome}");
+    assert!(
+        outcome["detail"].as_str().unwrap().contains("refused"),
+        "{outcome}"
+    );
+    sim.control("faults", json!({})).await;
+    let outcome: Value = app.test_zoom_connection(&admin).await.json().await.unwrap();
+    assert_eq!(outcome["outcome"], "connected", "{outcome}");
+
+    let audit: Value = app
+        .audit_log(&admin, &[("action", "zoom.test_connection")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let outcomes: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["ok", "failed", "failed"], "newest first");
 }

@@ -45,7 +45,7 @@ async fn fixture(zoom_user: &str) -> Fixture {
     db.save_zoom_settings(
         ZoomConnectionMode::UserOauth,
         "demo-oauth-client",
-        Some(keyring.seal("demo-oauth-secret", Purpose::ZoomClientSecret)),
+        Some(keyring.seal("demo-oauth-secret", Purpose::ZoomClientSecret, 1)),
         None,
         None,
     )
@@ -91,13 +91,16 @@ async fn fixture(zoom_user: &str) -> Fixture {
         access_token_enc: keyring.seal(
             tokens["access_token"].as_str().unwrap(),
             Purpose::ZoomAccessToken,
+            doctor.id,
         ),
         refresh_token_enc: keyring.seal(
             tokens["refresh_token"].as_str().unwrap(),
             Purpose::ZoomRefreshToken,
+            doctor.id,
         ),
         access_expires_at: Utc::now().timestamp() + 3600,
         scope: "meeting:write meeting:read user:read",
+        settings_fp: None,
     })
     .await
     .unwrap();
@@ -153,7 +156,16 @@ async fn a_meeting_is_created_updated_linked_and_deleted_through_the_trait() {
         .create_meeting(f.host, &spec("visit1234"))
         .await
         .unwrap();
-    assert!(created.waiting_room && !created.join_before_host && created.passcode_held);
+    let check = f
+        .provider
+        .check_meeting(
+            f.host,
+            created.meeting_id,
+            &SecretString::from("visit1234".to_owned()),
+        )
+        .await
+        .unwrap();
+    assert!(check.broken.is_empty(), "{:?}", check.broken);
     assert!(created
         .join_url
         .expose_secret()
@@ -186,15 +198,17 @@ async fn a_meeting_is_created_updated_linked_and_deleted_through_the_trait() {
         "a fresh start link on every request"
     );
 
+    // Zoom ignores a start in the past on an update: a year from now, whatever today is.
     let mut moved = spec("visit1234");
-    moved.start = Utc.with_ymd_and_hms(2030, 4, 2, 8, 0, 0).unwrap();
+    let next_year = Utc::now().date_naive() + chrono::Days::new(365);
+    moved.start = next_year.and_hms_opt(8, 0, 0).unwrap().and_utc();
     f.provider
         .update_meeting(f.host, created.meeting_id, &moved)
         .await
         .unwrap();
     assert_eq!(
         sim_meetings(&f.sim).await[0]["start_time"],
-        "2030-04-02T08:00:00Z"
+        format!("{next_year}T08:00:00Z")
     );
 
     f.provider
@@ -263,4 +277,160 @@ async fn zoom_refusals_and_outages_become_errors_callers_can_act_on() {
         "{outage:?}"
     );
     assert!(outage.is_transient());
+}
+
+#[tokio::test]
+async fn a_marked_meeting_is_found_on_a_later_page_of_the_hosts_meetings() {
+    let f = fixture("zu_ada").await;
+    f.sim
+        .control(
+            "config",
+            json!({ "daily_meeting_limit": 10_000, "rate_limit_per_sec": 10_000 }),
+        )
+        .await;
+    // 300 other meetings fill the first page the provider asks for (Zoom's largest).
+    let (token, _) = f.sim.user_tokens("zu_ada").await;
+    for _ in 0..300 {
+        let (status, _) = f
+            .sim
+            .api(
+                reqwest::Method::POST,
+                "/users/me/meetings",
+                &token,
+                Some(crate::meeting_body("visit1234")),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    let made = f
+        .provider
+        .create_meeting(f.host, &spec("visit1234"))
+        .await
+        .unwrap();
+    let before = f.sim.counters().await["api_requests"].as_i64().unwrap();
+    let found = f
+        .provider
+        .find_meeting(f.host, "telehealth-appointment:42")
+        .await
+        .unwrap()
+        .expect("the marked meeting is found");
+    assert_eq!(found.meeting_id, made.meeting_id);
+    let lists = f.sim.counters().await["api_requests"].as_i64().unwrap() - before;
+    assert_eq!(lists, 2, "two pages were read");
+    assert!(f
+        .provider
+        .find_meeting(f.host, "telehealth-appointment:43")
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// Fields the app sends that are newer than the 2023 spec copy (sources in docs/ZOOM.md).
+const DOCUMENTED_NEWER_FIELDS: [&str; 3] = [
+    "auto_start_meeting_summary",
+    "auto_start_ai_companion_questions",
+    "who_will_receive_summary",
+];
+
+/// Every key of `value` must be a property of `schema` (or a documented newer field): the
+/// spec has no `additionalProperties: false`, so a misspelt setting would pass Zoom silently.
+fn unknown_keys(value: &Value, schema: &Value, path: &str, errors: &mut Vec<String>) {
+    let (Some(object), Some(props)) = (
+        value.as_object(),
+        schema.get("properties").and_then(Value::as_object),
+    ) else {
+        return;
+    };
+    for (key, sub) in object {
+        match props.get(key) {
+            Some(prop) => unknown_keys(sub, prop, &format!("{path}.{key}"), errors),
+            None if DOCUMENTED_NEWER_FIELDS.contains(&key.as_str()) => {}
+            None => errors.push(format!("{path}.{key}: not in Zoom's spec")),
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_request_body_the_app_sends_validates_against_zooms_spec() {
+    let f = fixture("zu_ada").await;
+    let created = f
+        .provider
+        .create_meeting(f.host, &spec("visit1234"))
+        .await
+        .unwrap();
+    f.provider
+        .update_meeting(f.host, created.meeting_id, &spec("visit1234"))
+        .await
+        .unwrap();
+    let sent: Vec<Value> = f
+        .sim
+        .http
+        .get(format!("{}/_sim/requests", f.sim.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sent.len(), 2, "one create, one update: {sent:?}");
+    let schemas: Value =
+        serde_json::from_str(include_str!("../fixtures/zoom_spec_request_schemas.json")).unwrap();
+    for request in &sent {
+        let operation = match request["method"].as_str() {
+            Some("POST") => "meetingCreate",
+            _ => "meetingUpdate",
+        };
+        let body = &request["body"];
+        let mut errors = Vec::new();
+        crate::simulator::check(body, &schemas[operation], operation, &mut errors);
+        unknown_keys(body, &schemas[operation], operation, &mut errors);
+        assert!(errors.is_empty(), "{operation}: {errors:?}\n{body}");
+        // The whole privacy contract goes out every time.
+        let settings = &body["settings"];
+        for (field, wanted) in [
+            ("auto_recording", json!("none")),
+            ("encryption_type", json!("enhanced_encryption")),
+            ("waiting_room", json!(true)),
+            ("join_before_host", json!(false)),
+            ("meeting_authentication", json!(false)),
+            ("approval_type", json!(2)),
+            ("auto_start_meeting_summary", json!(false)),
+            ("auto_start_ai_companion_questions", json!(false)),
+            ("continuous_meeting_chat", json!({ "enable": false })),
+            ("use_pmi", json!(false)),
+        ] {
+            assert_eq!(settings[field], wanted, "{operation} settings.{field}");
+        }
+    }
+    // The checker is not vacuous: a misspelt setting and a wrong enum are caught.
+    let mut errors = Vec::new();
+    let bad = json!({ "settings": { "auto_recordings": "none", "encryption_type": "e2e" } });
+    crate::simulator::check(&bad, &schemas["meetingCreate"], "bad", &mut errors);
+    unknown_keys(&bad, &schemas["meetingCreate"], "bad", &mut errors);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+}
+
+#[tokio::test]
+async fn zooms_missing_scope_answer_is_recognised_by_its_code() {
+    let f = fixture("zu_ada").await;
+    // The app was migrated to granular scopes without the list scope; the next token says so.
+    f.sim
+        .control(
+            "config",
+            json!({ "user_scopes": "meeting:write:meeting meeting:read:meeting \
+                meeting:update:meeting meeting:delete:meeting user:read:user user:read:settings" }),
+        )
+        .await;
+    f.sim.control("expire-access-tokens", json!({})).await;
+    let refused = f
+        .provider
+        .find_meeting(f.host, "th-marker")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        ProviderError::MissingScopes(vec!["meeting:read:list_meetings".into()]),
+        "Zoom answers 400 with code 4711; the code decides"
+    );
+    assert!(!refused.is_transient());
 }

@@ -11,7 +11,7 @@ fn schemas() -> Value {
     serde_json::from_str(include_str!("../fixtures/zoom_spec_schemas.json")).unwrap()
 }
 
-fn check(value: &Value, schema: &Value, path: &str, errors: &mut Vec<String>) {
+pub(crate) fn check(value: &Value, schema: &Value, path: &str, errors: &mut Vec<String>) {
     for key in ["allOf"] {
         if let Some(parts) = schema.get(key).and_then(Value::as_array) {
             for part in parts {
@@ -46,6 +46,25 @@ fn check(value: &Value, schema: &Value, path: &str, errors: &mut Vec<String>) {
     if !kind_ok {
         errors.push(format!("{path}: expected {}, got {value}", schema["type"]));
         return;
+    }
+    // A field the spec marks required must be there, whatever else the object holds.
+    if let (Some(required), Some(object)) = (
+        schema.get("required").and_then(Value::as_array),
+        value.as_object(),
+    ) {
+        for name in required.iter().filter_map(Value::as_str) {
+            if !object.contains_key(name) {
+                errors.push(format!("{path}: required field {name:?} is missing"));
+            }
+        }
+    }
+    if let (Some(max), Some(number)) = (
+        schema.get("maximum").and_then(Value::as_f64),
+        value.as_f64(),
+    ) {
+        if number > max {
+            errors.push(format!("{path}: {number} is above the maximum {max}"));
+        }
     }
     if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
         if !allowed.contains(value) {
@@ -118,6 +137,25 @@ fn the_schema_checker_is_not_vacuous() {
         !errors.is_empty(),
         "an unknown meeting type must be refused"
     );
+    let mut errors = Vec::new();
+    check(
+        &json!({ "id": "u1", "email": "a@b.c" }),
+        &schemas["user"],
+        "user",
+        &mut errors,
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("required field \"type\"")),
+        "a user without its required type must be refused: {errors:?}"
+    );
+    let mut errors = Vec::new();
+    check(
+        &json!({ "page_size": 301, "meetings": [] }),
+        &schemas["meetings"],
+        "meetings",
+        &mut errors,
+    );
+    assert!(!errors.is_empty(), "a page larger than 300 must be refused");
 }
 
 // --- Behaviour ------------------------------------------------------------------------------
@@ -425,12 +463,15 @@ async fn meetings_answer_with_zooms_status_codes() {
         )
         .await;
     let id = created["id"].as_i64().unwrap();
+    // Zoom ignores a start in the past on an update: a year from now, whatever today is.
+    let next_year = chrono::Utc::now().date_naive() + chrono::Days::new(365);
+    let moved_to = format!("{next_year}T09:00:00Z");
     let (status, _) = sim
         .api(
             reqwest::Method::PATCH,
             &format!("/meetings/{id}"),
             &token,
-            Some(json!({ "start_time": "2030-04-01T09:00:00Z" })),
+            Some(json!({ "start_time": moved_to })),
         )
         .await;
     assert_eq!(status, 204);
@@ -442,7 +483,7 @@ async fn meetings_answer_with_zooms_status_codes() {
             None,
         )
         .await;
-    assert_eq!(fetched["start_time"], "2030-04-01T09:00:00Z");
+    assert_eq!(fetched["start_time"], moved_to.as_str());
     assert_eq!(
         sim.api(
             reqwest::Method::DELETE,
@@ -634,4 +675,189 @@ async fn the_per_second_limit_and_injected_faults_answer_like_zoom() {
         200
     );
     assert_eq!(sim.counters().await["faults_injected"], 1);
+}
+
+#[tokio::test]
+async fn meeting_lists_come_in_pages_linked_by_next_page_token() {
+    let sim = start().await;
+    let (token, _) = sim.user_tokens("zu_grace").await;
+    let mut made = Vec::new();
+    for _ in 0..5 {
+        let (status, created) = sim
+            .api(
+                reqwest::Method::POST,
+                "/users/me/meetings",
+                &token,
+                Some(meeting_body("visit123")),
+            )
+            .await;
+        assert_eq!(status, 201);
+        made.push(created["id"].as_i64().unwrap());
+    }
+    // Pages of 2: 2 + 2 + 1, each token leading to the next, the last one empty.
+    let mut seen = Vec::new();
+    let mut path = "/users/me/meetings?type=scheduled&page_size=2".to_owned();
+    let mut pages = 0;
+    loop {
+        let (status, page) = sim.api(reqwest::Method::GET, &path, &token, None).await;
+        assert_eq!(status, 200, "{page}");
+        assert_conforms(&page, "meetings");
+        pages += 1;
+        assert_eq!(page["page_size"], 2);
+        assert_eq!(page["total_records"], 5);
+        assert_eq!(page["page_count"], 3);
+        let listed = page["meetings"].as_array().unwrap();
+        assert_eq!(listed.len(), if pages < 3 { 2 } else { 1 }, "{page}");
+        seen.extend(listed.iter().map(|m| m["id"].as_i64().unwrap()));
+        let next = page["next_page_token"].as_str().unwrap();
+        if next.is_empty() {
+            break;
+        }
+        assert!(pages < 3, "the third page is the last");
+        path = format!("/users/me/meetings?type=scheduled&page_size=2&next_page_token={next}");
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, made, "every meeting exactly once, in order");
+
+    // Zoom's default page is 30 records; at most 300 are given at once.
+    let (_, default) = sim
+        .api(reqwest::Method::GET, "/users/me/meetings", &token, None)
+        .await;
+    assert_eq!(default["page_size"], 30);
+    assert_eq!(default["next_page_token"], "");
+    let (_, capped) = sim
+        .api(
+            reqwest::Method::GET,
+            "/users/me/meetings?page_size=1000",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(capped["page_size"], 300);
+    let (status, body) = sim
+        .api(
+            reqwest::Method::GET,
+            "/users/me/meetings?next_page_token=made-up",
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!((status.as_u16(), body["code"].as_i64()), (400, Some(300)));
+}
+
+#[tokio::test]
+async fn faults_after_apply_make_the_change_and_then_fail_the_answer() {
+    let sim = start().await;
+    let (token, _) = sim.user_tokens("zu_grace").await;
+    let quick = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(2))
+        .build()
+        .unwrap();
+    let create = || {
+        quick
+            .post(format!("{}/v2/users/me/meetings", sim.url))
+            .bearer_auth(&token)
+            .json(&meeting_body("visit123"))
+            .send()
+    };
+    let only = |kind: &str| json!({ "error_rate": 1.0, "error_kinds": [kind] });
+
+    sim.control("faults", only("500-after-apply")).await;
+    let answer = create().await.unwrap();
+    assert_eq!(answer.status(), 500);
+    assert_eq!(sim.counters().await["meetings_created"], 1);
+
+    sim.control("faults", only("reset-after-apply")).await;
+    let broken = create().await.unwrap_err();
+    assert!(
+        !broken.is_timeout(),
+        "the connection breaks at once: {broken:?}"
+    );
+    assert_eq!(sim.counters().await["meetings_created"], 2);
+
+    sim.control("faults", only("lost-after-apply")).await;
+    let lost = create().await.unwrap_err();
+    assert!(
+        lost.is_timeout(),
+        "no answer before the caller gives up: {lost:?}"
+    );
+    assert_eq!(sim.counters().await["meetings_created"], 3);
+
+    // A fault before the request runs changes nothing.
+    sim.control("faults", only("500")).await;
+    assert_eq!(create().await.unwrap().status(), 500);
+    let counters = sim.counters().await;
+    assert_eq!(counters["meetings_created"], 3);
+    assert_eq!(counters["faults_after_apply"], 3);
+    assert_eq!(counters["faults_injected"], 4);
+}
+
+#[tokio::test]
+async fn held_create_answers_wait_for_the_release_with_their_meeting_made() {
+    let sim = start().await;
+    let (token, _) = sim.user_tokens("zu_grace").await;
+    sim.control("hold", json!({ "creates": true })).await;
+    let request = sim
+        .http
+        .post(format!("{}/v2/users/me/meetings", sim.url))
+        .bearer_auth(&token)
+        .json(&meeting_body("visit123"))
+        .send();
+    let held = tokio::spawn(request);
+    let status = wait_for_held(&sim, 1).await;
+    assert_eq!(status["held"], 1);
+    assert_eq!(sim.counters().await["meetings_created"], 1, "made already");
+    assert!(!held.is_finished(), "the answer is held");
+    let meeting_id = status["meetings"][0].as_i64().unwrap();
+
+    sim.control("hold", json!({ "creates": false })).await;
+    let answer = held.await.unwrap().unwrap();
+    assert_eq!(answer.status(), 201);
+    let body: Value = answer.json().await.unwrap();
+    assert_eq!(body["id"], meeting_id);
+    let after: Value = sim
+        .http
+        .get(format!("{}/_sim/hold", sim.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["waiting"], 0);
+    // Not holding: answers come at once.
+    let (status, _) = sim
+        .api(
+            reqwest::Method::POST,
+            "/users/me/meetings",
+            &token,
+            Some(meeting_body("visit123")),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(sim.counters().await["creates_held"], 1);
+}
+
+/// `GET /_sim/hold` once `waiting` answers are held (bounded wait).
+async fn wait_for_held(sim: &crate::Sim, waiting: u64) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let status: Value = sim
+            .http
+            .get(format!("{}/_sim/hold", sim.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if status["waiting"].as_u64() >= Some(waiting) {
+            return status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing held: {status}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod password;
 pub mod session;
+pub mod throttle;
 
 use crate::domain::Role;
 use crate::error::AppError;
@@ -25,6 +26,24 @@ impl CallContext {
             .await
             .map_err(internal("session layer missing"))?;
         Ok(Self { state, session })
+    }
+
+    /// The client's address (see `http::client_ip`).
+    pub async fn client_ip(&self) -> Result<std::net::IpAddr, AppError> {
+        use axum::extract::ConnectInfo;
+        use axum::http::HeaderMap;
+        use std::net::SocketAddr;
+        let ConnectInfo(peer) = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+            .await
+            .map_err(internal("reading the client address"))?;
+        let headers = leptos_axum::extract::<HeaderMap>()
+            .await
+            .map_err(internal("reading the request headers"))?;
+        Ok(crate::server::http::client_ip(
+            &self.state.settings,
+            peer.ip(),
+            &headers,
+        ))
     }
 
     /// The logged-in user, or `Unauthorized`.

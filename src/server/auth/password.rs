@@ -5,7 +5,9 @@ use crate::domain::NewPassword;
 use argon2::password_hash::{rand_core::OsRng, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use secrecy::{ExposeSecret, SecretString};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// A PHC-format Argon2 hash. Not a secret in the strict sense, but no reason to show it
 /// anywhere either, so it is not `Serialize` and its `Debug` is redacted.
@@ -49,6 +51,62 @@ pub async fn hash(password: NewPassword) -> Result<PasswordHash, PasswordError> 
         .map_err(|_| PasswordError::Hash)
 }
 
+/// Bounds the Argon2 computations running at once. Each takes 19 MiB and a core for tens of
+/// milliseconds, so a burst of logins (or an attacker's flood) would otherwise exhaust memory
+/// and starve every other request. A request waits up to `wait` for a slot, then is told to
+/// come back (503 with `Retry-After`) rather than queue without bound.
+#[derive(Debug)]
+pub struct HashGate {
+    slots: Arc<Semaphore>,
+    wait: Duration,
+}
+
+impl HashGate {
+    pub fn new(concurrency: usize, wait: Duration) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(concurrency.max(1))),
+            wait,
+        }
+    }
+
+    async fn slot(&self) -> Result<OwnedSemaphorePermit, PasswordError> {
+        let acquire = self.slots.clone().acquire_owned();
+        match tokio::time::timeout(self.wait, acquire).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) => Err(PasswordError::Worker),
+            Err(_) => Err(PasswordError::Busy),
+        }
+    }
+
+    /// `verify`, within a slot. The slot is held by the computation itself, so a caller that
+    /// goes away cannot free it while its hash still runs.
+    pub async fn verify(
+        &self,
+        candidate: SecretString,
+        stored: Option<PasswordHash>,
+    ) -> Result<bool, PasswordError> {
+        let permit = self.slot().await?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            verify_blocking(&candidate, stored)
+        })
+        .await
+        .map_err(|_| PasswordError::Worker)?
+    }
+
+    /// `hash`, within a slot.
+    pub async fn hash(&self, password: NewPassword) -> Result<PasswordHash, PasswordError> {
+        let permit = self.slot().await?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            hash_blocking(password.expose())
+        })
+        .await
+        .map_err(|_| PasswordError::Worker)?
+        .map_err(|_| PasswordError::Hash)
+    }
+}
+
 /// A hash of a random password, verified against when the email is unknown so that an
 /// unknown account costs the same time as a wrong password and timing reveals nothing.
 fn dummy_hash() -> &'static PasswordHash {
@@ -76,19 +134,24 @@ pub async fn verify(
     candidate: SecretString,
     stored: Option<PasswordHash>,
 ) -> Result<bool, PasswordError> {
-    tokio::task::spawn_blocking(move || {
-        let (hash, real) = match stored {
-            Some(hash) => (hash, true),
-            None => (dummy_hash().clone(), false),
-        };
-        let parsed = argon2::PasswordHash::new(hash.as_str()).map_err(|_| PasswordError::Hash)?;
-        let matches = hasher()
-            .verify_password(candidate.expose_secret().as_bytes(), &parsed)
-            .is_ok();
-        Ok(real && matches)
-    })
-    .await
-    .map_err(|_| PasswordError::Worker)?
+    tokio::task::spawn_blocking(move || verify_blocking(&candidate, stored))
+        .await
+        .map_err(|_| PasswordError::Worker)?
+}
+
+fn verify_blocking(
+    candidate: &SecretString,
+    stored: Option<PasswordHash>,
+) -> Result<bool, PasswordError> {
+    let (hash, real) = match stored {
+        Some(hash) => (hash, true),
+        None => (dummy_hash().clone(), false),
+    };
+    let parsed = argon2::PasswordHash::new(hash.as_str()).map_err(|_| PasswordError::Hash)?;
+    let matches = hasher()
+        .verify_password(candidate.expose_secret().as_bytes(), &parsed)
+        .is_ok();
+    Ok(real && matches)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +160,21 @@ pub enum PasswordError {
     Hash,
     #[error("password worker thread failed")]
     Worker,
+    /// Every hashing slot stayed taken for the whole wait.
+    #[error("too many password checks at once")]
+    Busy,
+}
+
+impl PasswordError {
+    /// `Busy` is the server asking the client to come back; anything else is internal.
+    pub fn into_app_error(self, doing: &'static str) -> crate::error::AppError {
+        match self {
+            PasswordError::Busy => crate::error::AppError::Busy {
+                retry_after_secs: 1,
+            },
+            other => crate::server::internal(doing)(other),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -120,6 +198,18 @@ mod tests {
                 .await
                 .unwrap()
         );
+    }
+
+    #[tokio::test]
+    async fn a_full_gate_answers_busy_instead_of_queueing_forever() {
+        let gate = HashGate::new(1, Duration::from_millis(50));
+        let held = gate.slot().await.unwrap();
+        assert!(matches!(
+            gate.verify(SecretString::from("x"), None).await,
+            Err(PasswordError::Busy)
+        ));
+        drop(held);
+        assert!(!gate.verify(SecretString::from("x"), None).await.unwrap());
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 //! version numbers. Values crossing this boundary are domain types, never raw rows.
 
 mod audit;
+mod limits;
 mod sessions;
 mod throttle;
 mod users;
@@ -12,8 +13,8 @@ mod zoom;
 
 pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
 pub use sessions::DbSessionStore;
-pub use throttle::ThrottleScope;
-pub use users::{NewUser, UserRecord, UserUpdate};
+pub use throttle::{Counted, ThrottleScope};
+pub use users::{NewUser, UserRecord, UserUpdate, LAST_ACTIVE_ADMIN};
 pub use visits::{AppointmentRow, JobTicket, MeetingRow, NewAppointment, Person, Visibility};
 pub use zoom::{
     AccountTokenRow, ConnectionRow, NewConnection, OAuthStateRow, SealedValue, ZoomSettingsRow,
@@ -136,10 +137,11 @@ impl Db {
         &self.pool
     }
 
-    /// For `/readyz`: a round trip to the database.
+    /// For `/readyz`: a read of a table. (`SELECT 1` would not do: SQLite answers it without
+    /// opening the database file, so an unreadable or overwritten file would look ready.)
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
+        sqlx::query("SELECT 1 FROM users LIMIT 1")
             .execute(&self.pool)
             .await
             .map_err(StoreError::from_sqlx)?;

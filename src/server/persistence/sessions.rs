@@ -61,18 +61,25 @@ impl SessionStore for DbSessionStore {
         }
     }
 
+    /// Updates a session that still exists, and nothing else. Sessions are only ever born in
+    /// `create` (at login, after the id is cycled): a request that loaded a session before
+    /// logout (or expiry, or a password change elsewhere) deleted it must not write it back
+    /// when it finishes, or the logged-out cookie would work again.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn save(&self, record: &Record) -> SessionResult<()> {
-        sqlx::query(
-            "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+        let result = sqlx::query(
+            "UPDATE sessions SET data = $1, expires_at = $2 WHERE id = $3 AND expires_at > $4",
         )
-        .bind(record.id.to_string())
         .bind(encode(record)?)
         .bind(record.expiry_date.unix_timestamp())
+        .bind(record.id.to_string())
+        .bind(now_unix())
         .execute(self.db.pool())
         .await
         .map_err(backend)?;
+        if result.rows_affected() == 0 {
+            tracing::debug!("not saving a session that ended meanwhile");
+        }
         Ok(())
     }
 

@@ -31,6 +31,11 @@ pub struct UserUpdate {
     pub active: bool,
 }
 
+/// The conflict `update_user` reports when a change would leave no active admin.
+pub const LAST_ACTIVE_ADMIN: &str = "last_active_admin";
+/// The PostgreSQL advisory lock that serialises changes of who is an admin.
+const ADMIN_CHANGES_LOCK: i64 = 0x7465_6c65_6164_6d6e;
+
 const USER_COLUMNS: &str = "id, email, role, display_name, time_zone, active, session_epoch";
 
 fn user_from_row(row: &AnyRow) -> StoreResult<UserRecord> {
@@ -144,16 +149,31 @@ impl Db {
         rows.iter().map(user_from_row).collect()
     }
 
-    /// Returns `None` when no such user exists.
+    /// Returns `None` when no such user exists, and `Conflict("last_active_admin")` when the
+    /// change would leave no active admin (nobody could then manage accounts or Zoom).
+    ///
+    /// The check is part of the write, so two admins demoting each other at the same moment
+    /// cannot both succeed: SQLite runs one write at a time, and on PostgreSQL a transaction
+    /// lock serialises these updates so each sees the other's committed result.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn update_user(
         &self,
         id: i64,
         update: UserUpdate,
     ) -> StoreResult<Option<UserRecord>> {
+        let stays_admin = update.role == Role::Admin && update.active;
+        let mut tx = self.pool.begin().await?;
+        if self.backend == crate::server::config::DatabaseBackend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(ADMIN_CHANGES_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
         let sql = format!(
             "UPDATE users SET email = $1, role = $2, display_name = $3, time_zone = $4, \
-             active = $5, updated_at = $6 WHERE id = $7 RETURNING {USER_COLUMNS}"
+             active = $5, updated_at = $6 WHERE id = $7 AND ($8 = 1 OR EXISTS (SELECT 1 FROM \
+             users AS other WHERE other.role = 'admin' AND other.active = 1 AND other.id <> $7)) \
+             RETURNING {USER_COLUMNS}"
         );
         let row = sqlx::query(&sql)
             .bind(update.email.as_str())
@@ -163,10 +183,23 @@ impl Db {
             .bind(i64::from(update.active))
             .bind(now_unix())
             .bind(id)
-            .fetch_optional(&self.pool)
+            .bind(i64::from(stays_admin))
+            .fetch_optional(&mut *tx)
             .await
             .map_err(StoreError::from_sqlx)?;
-        row.as_ref().map(user_from_row).transpose()
+        let updated = row.as_ref().map(user_from_row).transpose()?;
+        if updated.is_none() {
+            let exists = sqlx::query("SELECT 1 AS one FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+            if exists {
+                return Err(StoreError::Conflict(LAST_ACTIVE_ADMIN.into()));
+            }
+        }
+        tx.commit().await?;
+        Ok(updated)
     }
 
     /// Stores a new hash and bumps the session epoch so every other session of this user ends.

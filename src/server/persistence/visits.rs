@@ -367,7 +367,8 @@ impl Db {
     pub async fn due_jobs(&self, now: i64, limit: i64) -> StoreResult<Vec<JobTicket>> {
         let rows = sqlx::query(
             "SELECT appointment_id, generation, attempts FROM meeting_jobs \
-             WHERE due_at <= $1 AND lease_until < $1 ORDER BY due_at, appointment_id LIMIT $2",
+             WHERE due_at <= $1 AND lease_until < $1 AND fence_until < $1 \
+             ORDER BY due_at, appointment_id LIMIT $2",
         )
         .bind(now)
         .bind(limit)
@@ -396,7 +397,8 @@ impl Db {
     ) -> StoreResult<bool> {
         let claimed = sqlx::query(
             "UPDATE meeting_jobs SET lease_owner = $1, lease_until = $2 \
-             WHERE appointment_id = $3 AND generation = $4 AND lease_until < $5 AND due_at <= $5",
+             WHERE appointment_id = $3 AND generation = $4 AND lease_until < $5 AND due_at <= $5 \
+             AND fence_until < $5",
         )
         .bind(owner.to_owned())
         .bind(lease_until)
@@ -429,7 +431,9 @@ impl Db {
         Ok(())
     }
 
-    /// Gives a job back, due at `due_at`, after a failure worth retrying.
+    /// Gives a job back, due at `due_at`, after a failure worth retrying. If newer work was
+    /// queued meanwhile (another generation), that work keeps its own due time; either way
+    /// the fence stays, so nobody takes the job before a request of ours can still land.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn postpone_job(
         &self,
@@ -475,6 +479,46 @@ impl Db {
 
     // ---- the meeting mapping ----
 
+    /// Before a change is sent to Zoom (an update or a delete): extends the lease and the
+    /// fence to `held_until`, past the last moment the request can be in flight, while `owner`
+    /// still holds the job. False when the lease was lost: the caller must not send.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn fence_call(
+        &self,
+        appointment_id: i64,
+        owner: &str,
+        held_until: i64,
+    ) -> StoreResult<bool> {
+        let fenced = sqlx::query(
+            "UPDATE meeting_jobs SET \
+             lease_until = CASE WHEN lease_until > $3 THEN lease_until ELSE $3 END, \
+             fence_until = CASE WHEN fence_until > $3 THEN fence_until ELSE $3 END \
+             WHERE appointment_id = $1 AND lease_owner = $2 AND lease_until >= $4",
+        )
+        .bind(appointment_id)
+        .bind(owner.to_owned())
+        .bind(held_until)
+        .bind(now_unix())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(fenced == 1)
+    }
+
+    /// The answer to our last request came (or it failed for certain): nothing of ours is in
+    /// flight any more, so the job may be taken as soon as it is due.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn clear_fence(&self, appointment_id: i64, owner: &str) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE meeting_jobs SET fence_until = 0 WHERE appointment_id = $1 AND lease_owner = $2",
+        )
+        .bind(appointment_id)
+        .bind(owner.to_owned())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Records, before calling Zoom, that a create may reach it, with the passcode it sends:
     /// the fence that keeps a meeting from being created twice. It succeeds only while
     /// `owner` still holds the job's lease, which it extends to `held_until` (past the last
@@ -507,8 +551,9 @@ impl Db {
             == 1;
         let extended = marked
             && sqlx::query(
-                "UPDATE meeting_jobs SET lease_until = \
-                 CASE WHEN lease_until > $3 THEN lease_until ELSE $3 END \
+                "UPDATE meeting_jobs SET \
+                 lease_until = CASE WHEN lease_until > $3 THEN lease_until ELSE $3 END, \
+                 fence_until = CASE WHEN fence_until > $3 THEN fence_until ELSE $3 END \
                  WHERE appointment_id = $1 AND lease_owner = $2 AND lease_until >= $4",
             )
             .bind(appointment_id)
@@ -590,12 +635,13 @@ impl Db {
     }
 
     /// Forgets the Zoom meeting (deleted, or gone at Zoom) so the next step creates one on
-    /// `host_id`'s Zoom user.
+    /// `host_id`'s Zoom user. `create_attempted` stays set: a meeting Zoom reported missing
+    /// may still be a create in flight, so the next step looks for the marker first.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn forget_meeting(&self, appointment_id: i64, host_id: i64) -> StoreResult<()> {
         sqlx::query(
             "UPDATE meetings SET zoom_meeting_id = NULL, zoom_uuid = NULL, join_url_enc = NULL, \
-             create_attempted = 0, settings_warning = NULL, synced_version = -1, host_id = $2, \
+             create_attempted = 1, settings_warning = NULL, synced_version = -1, host_id = $2, \
              updated_at = $3 WHERE appointment_id = $1",
         )
         .bind(appointment_id)
@@ -604,6 +650,78 @@ impl Db {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// The join link Zoom reports now (sealed), after a read-back.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn update_join_url(
+        &self,
+        appointment_id: i64,
+        join_url_enc: String,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE meetings SET join_url_enc = $2, updated_at = $3 \
+             WHERE appointment_id = $1 AND zoom_meeting_id IS NOT NULL",
+        )
+        .bind(appointment_id)
+        .bind(join_url_enc)
+        .bind(now_unix())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// After the visit: the meeting was removed at Zoom (or never existed there).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn meeting_closed(&self, appointment_id: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE meetings SET state = 'closed', join_url_enc = NULL, last_error = NULL, \
+             settings_warning = NULL, updated_at = $2 WHERE appointment_id = $1",
+        )
+        .bind(appointment_id)
+        .bind(now_unix())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Queues the Zoom work of every visit that ended more than `grace_secs` ago and still
+    /// has (or may have) a meeting at Zoom, so the worker removes it. Returns how many.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn queue_finished_visits(&self, now: i64, grace_secs: i64) -> StoreResult<u64> {
+        let rows = sqlx::query(
+            "SELECT a.id FROM appointments a JOIN meetings m ON m.appointment_id = a.id \
+             WHERE a.status = 'scheduled' AND a.starts_at + a.duration_minutes * 60 + $1 < $2 \
+             AND m.state NOT IN ('closed', 'cancelled') \
+             AND NOT EXISTS (SELECT 1 FROM meeting_jobs j WHERE j.appointment_id = a.id) \
+             LIMIT 200",
+        )
+        .bind(grace_secs)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut tx = self.pool.begin().await?;
+        for row in &rows {
+            enqueue(&mut tx, row.try_get("id")?, now).await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len() as u64)
+    }
+
+    /// The clinic's Zoom admin says a lock is fixed: every blocked meeting is checked again
+    /// now. Returns how many.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn recheck_blocked(&self) -> StoreResult<u64> {
+        let now = now_unix();
+        let rows = sqlx::query("SELECT appointment_id FROM meetings WHERE state = 'blocked'")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut tx = self.pool.begin().await?;
+        for row in &rows {
+            enqueue(&mut tx, row.try_get("appointment_id")?, now).await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len() as u64)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

@@ -29,6 +29,9 @@ pub struct ConnectionRow {
     pub version: i64,
     pub refresh_lease_until: i64,
     pub connected_at: i64,
+    /// The fingerprint of the Zoom app settings the tokens came from (`None`: stored before
+    /// fingerprints existed).
+    pub settings_fp: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -38,6 +41,8 @@ pub struct AccountTokenRow {
     pub expires_at: i64,
     pub version: i64,
     pub lease_until: i64,
+    /// The fingerprint of the Zoom app settings the token came from.
+    pub settings_fp: Option<String>,
 }
 
 pub struct NewConnection<'a> {
@@ -48,6 +53,8 @@ pub struct NewConnection<'a> {
     pub refresh_token_enc: String,
     pub access_expires_at: i64,
     pub scope: &'a str,
+    /// See `ConnectionRow::settings_fp`.
+    pub settings_fp: Option<&'a str>,
 }
 
 pub struct OAuthStateRow {
@@ -57,9 +64,12 @@ pub struct OAuthStateRow {
     pub expires_at: i64,
 }
 
+/// Unused OAuth states kept per doctor; older ones are dropped when a new one is made.
+pub const MAX_LIVE_OAUTH_STATES: i64 = 5;
+
 const CONNECTION_COLUMNS: &str =
     "user_id, zoom_user_id, zoom_email, access_token_enc, refresh_token_enc, \
-     access_expires_at, scope, status, status_reason, version, refresh_lease_until, connected_at";
+     access_expires_at, scope, status, status_reason, version, refresh_lease_until, connected_at, settings_fp";
 
 fn connection_from_row(row: &sqlx::any::AnyRow) -> StoreResult<ConnectionRow> {
     let status: String = row.try_get("status")?;
@@ -76,6 +86,7 @@ fn connection_from_row(row: &sqlx::any::AnyRow) -> StoreResult<ConnectionRow> {
         version: row.try_get("version")?,
         refresh_lease_until: row.try_get("refresh_lease_until")?,
         connected_at: row.try_get("connected_at")?,
+        settings_fp: row.try_get("settings_fp")?,
     })
 }
 
@@ -180,13 +191,14 @@ impl Db {
         let now = now_unix();
         sqlx::query(
             "INSERT INTO zoom_connections (user_id, zoom_user_id, zoom_email, access_token_enc, refresh_token_enc, \
-             access_expires_at, scope, status, status_reason, version, refresh_lease_until, connected_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'connected', NULL, 1, 0, $8, $8) \
+             access_expires_at, scope, status, status_reason, version, refresh_lease_until, connected_at, updated_at, settings_fp) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'connected', NULL, 1, 0, $8, $8, $9) \
              ON CONFLICT (user_id) DO UPDATE SET zoom_user_id = excluded.zoom_user_id, zoom_email = excluded.zoom_email, \
              access_token_enc = excluded.access_token_enc, refresh_token_enc = excluded.refresh_token_enc, \
              access_expires_at = excluded.access_expires_at, scope = excluded.scope, status = 'connected', \
              status_reason = NULL, version = zoom_connections.version + 1, refresh_lease_until = 0, \
-             connected_at = excluded.connected_at, updated_at = excluded.updated_at",
+             connected_at = excluded.connected_at, updated_at = excluded.updated_at, \
+             settings_fp = excluded.settings_fp",
         )
         .bind(new.user_id)
         .bind(new.zoom_user_id.to_owned())
@@ -196,6 +208,7 @@ impl Db {
         .bind(new.access_expires_at)
         .bind(new.scope.to_owned())
         .bind(now)
+        .bind(new.settings_fp.map(str::to_owned))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -225,6 +238,10 @@ impl Db {
     }
 
     /// Stores rotated tokens if the grant is still at `version`. Returns whether it was.
+    /// Zoom just renewed the grant, so it is connected: a `reconnect_needed` set at this
+    /// version meanwhile (a refresher that lost the race and was refused the old refresh
+    /// token) was wrong and is cleared.
+    #[allow(clippy::too_many_arguments)]
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn commit_refresh(
         &self,
@@ -234,10 +251,12 @@ impl Db {
         refresh_token_enc: String,
         access_expires_at: i64,
         scope: &str,
+        settings_fp: &str,
     ) -> StoreResult<bool> {
         let result = sqlx::query(
             "UPDATE zoom_connections SET access_token_enc = $1, refresh_token_enc = $2, access_expires_at = $3, \
-             scope = $4, version = version + 1, refresh_lease_until = 0, updated_at = $5 \
+             scope = $4, version = version + 1, refresh_lease_until = 0, updated_at = $5, \
+             status = 'connected', status_reason = NULL, settings_fp = $8 \
              WHERE user_id = $6 AND version = $7",
         )
         .bind(access_token_enc)
@@ -247,6 +266,7 @@ impl Db {
         .bind(now_unix())
         .bind(user_id)
         .bind(version)
+        .bind(settings_fp.to_owned())
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
@@ -296,7 +316,7 @@ impl Db {
         sqlx::query("INSERT INTO zoom_account_token (id) VALUES (1) ON CONFLICT (id) DO NOTHING")
             .execute(&self.pool)
             .await?;
-        let row = sqlx::query("SELECT access_token_enc, scope, expires_at, version, lease_until FROM zoom_account_token WHERE id = 1")
+        let row = sqlx::query("SELECT access_token_enc, scope, expires_at, version, lease_until, settings_fp FROM zoom_account_token WHERE id = 1")
             .fetch_one(&self.pool)
             .await?;
         Ok(AccountTokenRow {
@@ -305,6 +325,7 @@ impl Db {
             expires_at: row.try_get("expires_at")?,
             version: row.try_get("version")?,
             lease_until: row.try_get("lease_until")?,
+            settings_fp: row.try_get("settings_fp")?,
         })
     }
 
@@ -333,15 +354,17 @@ impl Db {
         token_enc: String,
         expires_at: i64,
         scope: &str,
+        settings_fp: &str,
     ) -> StoreResult<bool> {
         let result = sqlx::query(
             "UPDATE zoom_account_token SET access_token_enc = $1, expires_at = $2, scope = $3, version = version + 1, \
-             lease_until = 0 WHERE id = 1 AND version = $4",
+             lease_until = 0, settings_fp = $5 WHERE id = 1 AND version = $4",
         )
         .bind(token_enc)
         .bind(expires_at)
         .bind(scope.to_owned())
         .bind(version)
+        .bind(settings_fp.to_owned())
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)
@@ -356,6 +379,8 @@ impl Db {
         Ok(())
     }
 
+    /// `Conflict("…zoom_user_mappings_zoom_user_key…")` when another doctor is mapped to that
+    /// Zoom user (compared without case).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_zoom_mapping(&self, user_id: i64, zoom_user: Option<&str>) -> StoreResult<()> {
         match zoom_user {
@@ -368,7 +393,8 @@ impl Db {
                 .bind(zoom_user.to_owned())
                 .bind(now_unix())
                 .execute(&self.pool)
-                .await?;
+                .await
+                .map_err(StoreError::from_sqlx)?;
             }
             None => {
                 sqlx::query("DELETE FROM zoom_user_mappings WHERE user_id = $1")
@@ -414,14 +440,33 @@ impl Db {
             .bind(now - 86_400)
             .execute(&self.pool)
             .await?;
+        let created_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default();
         sqlx::query(
-            "INSERT INTO oauth_states (state_hash, user_id, session_tag, verifier_enc, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO oauth_states (state_hash, user_id, session_tag, verifier_enc, expires_at, created_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(state_hash.to_owned())
         .bind(user_id)
         .bind(session_tag.to_owned())
         .bind(verifier_enc)
         .bind(now + ttl_secs)
+        .bind(created_ms)
+        .execute(&self.pool)
+        .await?;
+        // A doctor needs one live state per consent page open; keeping the newest few bounds
+        // what repeated clicks (or a script with the doctor's session) can pile up.
+        sqlx::query(
+            "DELETE FROM oauth_states WHERE user_id = $1 AND used_at IS NULL AND state_hash <> $2 \
+             AND state_hash NOT IN (SELECT state_hash FROM oauth_states WHERE user_id = $1 \
+             AND used_at IS NULL AND state_hash <> $2 ORDER BY created_ms DESC, state_hash \
+             LIMIT $3)",
+        )
+        .bind(user_id)
+        .bind(state_hash.to_owned())
+        .bind(MAX_LIVE_OAUTH_STATES - 1)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -450,6 +495,42 @@ impl Db {
             })
         })
         .transpose()
+    }
+
+    /// Remembers a doctor's Zoom licence (`basic` or `licensed`), as Zoom last reported it.
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn record_host_licence(&self, user_id: i64, licence: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO zoom_hosts (user_id, licence, checked_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id) DO UPDATE SET licence = excluded.licence, \
+             checked_at = excluded.checked_at",
+        )
+        .bind(user_id)
+        .bind(licence.to_owned())
+        .bind(now_unix())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Every doctor's last known licence, as (user id, licence).
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn host_licences(&self) -> StoreResult<Vec<(i64, String)>> {
+        let rows = sqlx::query("SELECT user_id, licence FROM zoom_hosts")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("user_id")?, r.try_get("licence")?)))
+            .collect()
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    pub async fn host_licence(&self, user_id: i64) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT licence FROM zoom_hosts WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("licence")).transpose()?)
     }
 
     /// Every sealed value with where it lives, for key rotation: one query per purpose, so a

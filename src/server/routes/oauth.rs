@@ -16,7 +16,7 @@ use crate::server::persistence::{now_unix, UserRecord};
 use crate::server::video::{HostId, ProviderError};
 use crate::server::AppState;
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -73,8 +73,29 @@ async fn audit(state: &AppState, actor: i64, outcome: Outcome, detail: Option<&s
 }
 
 /// `GET /api/zoom/authorize`: builds the consent URL and sends the doctor's browser there.
+///
+/// A GET that changes state (a new OAuth state row, and soon a new grant): a link or image on
+/// another site must not be able to start it with the doctor's cookies (forcing a reconnect,
+/// or filling the table), so a navigation the browser marks as coming from another site is
+/// refused. Typed addresses and bookmarks (`none`) and our own Zoom page (`same-origin`) pass.
 #[tracing::instrument(skip_all)]
-pub async fn authorize(State(state): State<AppState>, session: Session) -> Response {
+pub async fn authorize(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+) -> Response {
+    let fetch_site = headers
+        .get("sec-fetch-site")
+        .map(|v| v.to_str().unwrap_or("cross-site"));
+    if fetch_site.is_some_and(|site| !matches!(site, "same-origin" | "none")) {
+        tracing::warn!("refused a Zoom authorization started from another site");
+        return (
+            StatusCode::FORBIDDEN,
+            [(header::CACHE_CONTROL, "no-store")],
+            "Start connecting Zoom from your Zoom page in the app.",
+        )
+            .into_response();
+    }
     let user = match doctor(&state, &session).await {
         Ok(user) => user,
         Err(error) => return error_response(error),
@@ -113,13 +134,16 @@ pub async fn authorize(State(state): State<AppState>, session: Session) -> Respo
             return error_response(AppError::Internal);
         }
     };
+    let state_hash = sha256_b64(&oauth_state);
     let stored = state
         .db
         .insert_oauth_state(
-            &sha256_b64(&oauth_state),
+            &state_hash,
             user.id,
             &sha256_b64(&tag),
-            state.keyring.seal(&verifier, Purpose::OAuthVerifier),
+            state
+                .keyring
+                .seal(&verifier, Purpose::OAuthVerifier, &state_hash),
             state.settings.oauth_state_ttl.as_secs() as i64,
         )
         .await;
@@ -166,11 +190,8 @@ pub async fn callback(
     let Some(oauth_state) = query.state.filter(|s| !s.is_empty() && s.len() <= 256) else {
         return refuse("missing state").await;
     };
-    let Ok(Some(row)) = state
-        .db
-        .consume_oauth_state(&sha256_b64(&oauth_state))
-        .await
-    else {
+    let state_hash = sha256_b64(&oauth_state);
+    let Ok(Some(row)) = state.db.consume_oauth_state(&state_hash).await else {
         return refuse("unknown or replayed state").await;
     };
     let tag = session.get::<String>(SESSION_TAG).await.ok().flatten();
@@ -194,7 +215,7 @@ pub async fn callback(
     };
     let Ok(verifier) = state
         .keyring
-        .open(&row.verifier_enc, Purpose::OAuthVerifier)
+        .open(&row.verifier_enc, Purpose::OAuthVerifier, &state_hash)
     else {
         return refuse("unreadable verifier").await;
     };
@@ -217,6 +238,13 @@ pub async fn callback(
         Err(error) => {
             audit(&state, user.id, Outcome::Failed, Some(&error.to_string())).await;
             tracing::warn!(user_id = user.id, %error, "completing the Zoom connection failed");
+            if let ProviderError::MissingScopes(scopes) = &error {
+                let message = format!(
+                    "The clinic's Zoom app lacks permissions (scopes) that visits need: {}. Ask an administrator to add them to the app in the Zoom Marketplace, then connect again.",
+                    scopes.join(", ")
+                );
+                return refusal_page(StatusCode::BAD_GATEWAY, &message);
+            }
             let (status, message) = match error {
                 ProviderError::Unavailable(_) | ProviderError::RateLimited { .. } => {
                     (StatusCode::BAD_GATEWAY, "Zoom could not be reached. Please try connecting again in a moment.")

@@ -2,7 +2,10 @@
 //! Zoom is the first backend (`zoom`); another would implement `VideoProvider` and be chosen
 //! at startup, with no change to the server functions that call it.
 
+pub mod contract;
 pub mod zoom;
+
+pub use contract::Safeguard;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -44,9 +47,6 @@ pub struct CreatedMeeting {
     pub uuid: Option<String>,
     /// Contains the passcode: only for the patient, the doctor and admins.
     pub join_url: SecretString,
-    pub waiting_room: bool,
-    pub join_before_host: bool,
-    pub passcode_held: bool,
 }
 
 /// A host's passcode policy, as the provider states it. Generated passcodes must satisfy it.
@@ -65,13 +65,58 @@ pub struct PasscodeRules {
     pub specials: &'static str,
 }
 
-/// A meeting as the provider reports it now, read back to check that our settings held.
+/// A meeting as the provider reports it now, read back to check that the privacy contract
+/// held: the safeguards that did not, from the meeting and from its host's settings.
 #[derive(Debug, Clone)]
 pub struct MeetingCheck {
     pub uuid: Option<String>,
-    pub waiting_room: bool,
-    pub join_before_host: bool,
-    pub passcode_held: bool,
+    pub broken: Vec<Safeguard>,
+    /// The join link as it is now (Zoom may have changed the passcode or dropped it).
+    pub join_url: SecretString,
+}
+
+/// The host's licence with the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Licence {
+    /// Zoom Basic: meetings end after 40 minutes, and no BAA covers it.
+    Basic,
+    Licensed,
+}
+
+impl Licence {
+    /// The longest visit this licence can hold, if limited.
+    pub fn max_minutes(self) -> Option<u32> {
+        match self {
+            Licence::Basic => Some(40),
+            Licence::Licensed => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Licence::Basic => "basic",
+            Licence::Licensed => "licensed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "basic" => Some(Licence::Basic),
+            "licensed" => Some(Licence::Licensed),
+            _ => None,
+        }
+    }
+}
+
+/// What the host's own settings would do to a visit's meeting: read before any visit is
+/// booked (the admin's and the doctor's connection checks).
+#[derive(Debug, Clone)]
+pub struct HostReport {
+    pub account: HostAccount,
+    pub licence: Licence,
+    /// Defaults that differ from the contract. Each is overridden on every meeting; if the
+    /// account locks one, that doctor's visits will be blocked until it is changed.
+    pub conflicts: Vec<Safeguard>,
 }
 
 /// A meeting found by the marker in its agenda.
@@ -108,6 +153,12 @@ pub enum ProviderError {
     Rejected(String),
     #[error("the provider is unreachable or failing: {0}")]
     Unavailable(String),
+    /// The meeting is under way and cannot be deleted now.
+    #[error("the meeting is in progress")]
+    InProgress,
+    /// The meeting has ended; the provider no longer lets it be deleted.
+    #[error("the meeting has ended")]
+    Ended,
 }
 
 impl ProviderError {
@@ -181,8 +232,9 @@ pub trait VideoProvider: Send + Sync + std::fmt::Debug + 'static {
         redirect_uri: &str,
     ) -> Result<HostAccount, ProviderError>;
 
-    /// Confirms the host's connection works now (refreshing tokens if needed).
-    async fn check_host(&self, host: HostId) -> Result<HostAccount, ProviderError>;
+    /// Confirms the host's connection works now (refreshing tokens if needed), and reads the
+    /// host's licence and every default that conflicts with the privacy contract.
+    async fn check_host(&self, host: HostId) -> Result<HostReport, ProviderError>;
 
     /// Revokes the host's grant at the provider and forgets it here, whatever the provider
     /// answers (a copy we no longer hold cannot leak); says whether the revocation took.
@@ -214,7 +266,8 @@ pub trait VideoProvider: Send + Sync + std::fmt::Debug + 'static {
         marker: &str,
     ) -> Result<Option<FoundMeeting>, ProviderError>;
 
-    /// Reads the meeting back to check its waiting room, host-first entry and passcode.
+    /// Reads the meeting (and its host's security settings) back and reports every safeguard
+    /// of the privacy contract that did not hold.
     async fn check_meeting(
         &self,
         host: HostId,

@@ -4,13 +4,14 @@
 //! one place. Server functions and routes above only find the caller and parse.
 
 use super::access::{self, attends, hosts, load_visible, reassigns};
+use super::limits;
 use super::{new_marker, new_visit_id, view};
 use crate::domain::{JoinWindow, MeetingState, Role, VisitId};
 use crate::error::AppError;
 use crate::server::audit::{self, Action, Actor, Entry, Outcome};
 use crate::server::crypto::Purpose;
 use crate::server::persistence::{now_unix, AppointmentRow, NewAppointment, UserRecord};
-use crate::server::video::HostId;
+use crate::server::video::{HostId, Licence};
 use crate::server::{internal, AppState};
 use crate::types::visits::{BookingChoices, Choice, VisitTimeFields, VisitView};
 use secrecy::SecretString;
@@ -171,13 +172,17 @@ pub async fn booking_options(
         .list_users()
         .await
         .map_err(internal("listing users"))?;
+    // Staff tell same-named people apart by email; a patient gets the doctors' names only
+    // (their login emails are no business of patients, and a list of them invites phishing).
+    let with_email = user.role != Role::Patient;
     let choice = |u: &UserRecord| Choice {
         id: u.id,
-        label: u
-            .display_name
-            .as_ref()
-            .map(|n| format!("{n} ({})", u.email))
-            .unwrap_or_else(|| u.email.to_string()),
+        label: match (&u.display_name, with_email) {
+            (Some(name), true) => format!("{name} ({})", u.email),
+            (Some(name), false) => name.to_string(),
+            (None, true) => u.email.to_string(),
+            (None, false) => format!("Doctor {}", u.id),
+        },
         time_zone: u.time_zone.map(|z| z.name().to_owned()),
     };
     let active = |role: Role| users.iter().filter(move |u| u.active && u.role == role);
@@ -210,6 +215,31 @@ pub async fn booking_options(
             .map(|z| z.name().to_owned())
             .unwrap_or_else(|| "UTC".into()),
     })
+}
+
+/// A Basic (free) Zoom user's meetings end after 40 minutes and no BAA covers them: a longer
+/// visit with that doctor is refused with the reason, on the length field. An unknown licence
+/// (never read) is not held against the booking.
+async fn fits_licence(
+    state: &AppState,
+    doctor_id: i64,
+    length: crate::domain::VisitLength,
+) -> Result<(), AppError> {
+    let licence = state
+        .db
+        .host_licence(doctor_id)
+        .await
+        .map_err(internal("loading a doctor's Zoom licence"))?
+        .and_then(|l| Licence::parse(&l));
+    match licence.and_then(Licence::max_minutes) {
+        Some(max) if length.minutes() > max => Err(AppError::validation(
+            "duration",
+            format!(
+                "This doctor's Zoom account is Basic (free): its meetings end after {max} minutes and Zoom signs no BAA for it. Book {max} minutes or less, or ask the clinic to license the doctor's Zoom."
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// An active user of `role`, or a validation error on `field`.
@@ -256,6 +286,7 @@ pub async fn book(
         return Err(AppError::Forbidden);
     }
     let doctor = active_user(state, booking.doctor_id, Role::Doctor, "doctor").await?;
+    fits_licence(state, doctor.id, booking.times.length).await?;
     let patient = active_user(state, patient_id, Role::Patient, "patient").await?;
     if user.role == Role::Doctor
         && !state
@@ -266,9 +297,11 @@ pub async fn book(
     {
         return Err(AppError::Forbidden);
     }
+    limits::not_in_the_past(&booking.times)?;
+    let counting = limits::before_booking(state, user).await?;
     let public_id = new_visit_id();
     let marker = new_marker();
-    state
+    let created = state
         .db
         .create_appointment(NewAppointment {
             public_id: &public_id,
@@ -281,7 +314,9 @@ pub async fn book(
             marker: &marker,
         })
         .await
-        .map_err(internal("saving an appointment"))?;
+        .map_err(internal("saving an appointment"));
+    counting.finish(created.is_ok()).await;
+    created?;
     state.jobs_wake.notify_one();
     note(
         state,
@@ -305,12 +340,16 @@ pub async fn reschedule(
     times: VisitTimeFields,
 ) -> Result<VisitView, AppError> {
     let visit = load_visible(state, user, id, None).await?;
+    fits_licence(state, visit.doctor.id, times.length).await?;
+    limits::not_in_the_past(&times)?;
+    let counting = limits::before_reschedule(state, user).await?;
     let changed = state
         .db
         .reschedule_appointment(visit.id, times.start, times.length)
         .await
-        .map_err(internal("rescheduling an appointment"))?;
-    queued(state, user, id, Action::VisitReschedule, changed, None).await
+        .map_err(internal("rescheduling an appointment"));
+    counting.finish(matches!(changed, Ok(true))).await;
+    queued(state, user, id, Action::VisitReschedule, changed?, None).await
 }
 
 /// Gives the visit to another doctor (admins and receptionists). Zoom cannot move a meeting
@@ -327,6 +366,7 @@ pub async fn change_doctor(
         return Err(AppError::Forbidden);
     }
     let doctor = active_user(state, doctor_id, Role::Doctor, "doctor").await?;
+    fits_licence(state, doctor.id, visit.length).await?;
     if doctor.id == visit.doctor.id {
         return Ok(view::for_viewer(user, &visit));
     }
@@ -483,6 +523,14 @@ pub async fn join_link(
         }
         JoinWindow::Open => {}
     }
+    if visit.meeting.state == MeetingState::Blocked {
+        let error = AppError::conflict(
+            "Your visit is being prepared: the clinic is fixing a setting of its video service. Please check back shortly.",
+        );
+        return Err(trail
+            .refuse(error, "meeting blocked by Zoom settings")
+            .await);
+    }
     let Some(sealed) = ready_join_url(&visit) else {
         let error =
             AppError::conflict("The video link is not ready yet. Please try again in a moment.");
@@ -490,7 +538,7 @@ pub async fn join_link(
     };
     let url = state
         .keyring
-        .open(sealed, Purpose::MeetingJoinUrl)
+        .open(sealed, Purpose::MeetingJoinUrl, visit.id)
         .map_err(internal("opening a join link"))?;
     trail.granted(url).await
 }

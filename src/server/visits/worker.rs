@@ -28,6 +28,8 @@ const MAX_TRANSIENT_ATTEMPTS: i64 = 20;
 /// that can fail while Zoom struggles.
 const RULES_TTL: Duration = Duration::from_secs(600);
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
+/// How often finished visits are looked for, to remove their meetings at Zoom.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Why a job run did not finish.
 #[derive(Debug)]
@@ -41,6 +43,9 @@ enum JobError {
     },
     /// A person must act (connect Zoom, fix a mapping...) and then retry.
     Permanent(String),
+    /// Zoom would not keep the privacy contract even after we sent it again: an account
+    /// lock. The patient gets no link; checked again on a timer or when an admin says so.
+    Blocked(String),
 }
 
 impl From<ProviderError> for JobError {
@@ -85,6 +90,14 @@ impl From<ProviderError> for JobError {
             ProviderError::Rejected(detail) => {
                 JobError::Permanent(format!("Zoom refused the meeting: {detail}"))
             }
+            ProviderError::InProgress => JobError::Transient {
+                reason: "The meeting is in progress; trying again after it.".into(),
+                retry_at: Some(now_unix() + 300),
+                quota: false,
+            },
+            ProviderError::Ended => {
+                JobError::Permanent("Zoom says the meeting has already ended.".into())
+            }
         }
     }
 }
@@ -109,6 +122,8 @@ pub struct MeetingWorker {
     create_fence: Duration,
     request_timeout: Duration,
     retry_max: Duration,
+    blocked_recheck: Duration,
+    close_after: Duration,
     wake: Arc<Notify>,
     rules: Arc<std::sync::Mutex<HashMap<i64, (Instant, PasscodeRules)>>>,
 }
@@ -125,6 +140,8 @@ impl MeetingWorker {
             create_fence: state.settings.create_fence(),
             request_timeout: state.settings.zoom_request_timeout,
             retry_max: state.settings.meeting_retry_max,
+            blocked_recheck: state.settings.meeting_blocked_recheck,
+            close_after: state.settings.meeting_close_after,
             wake: state.jobs_wake.clone(),
             rules: Arc::default(),
         }
@@ -134,7 +151,17 @@ impl MeetingWorker {
     /// at once when this instance queues work; other instances' work is found by polling.
     pub async fn run(self) {
         let slots = Arc::new(Semaphore::new(self.workers));
+        let mut last_sweep: Option<Instant> = None;
         loop {
+            if last_sweep.is_none_or(|at| at.elapsed() >= SWEEP_INTERVAL) {
+                last_sweep = Some(Instant::now());
+                let grace = self.close_after.as_secs() as i64;
+                match self.db.queue_finished_visits(now_unix(), grace).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(visits = n, "queued finished visits for closing"),
+                    Err(error) => tracing::warn!(%error, "looking for finished visits failed"),
+                }
+            }
             let now = now_unix();
             let free = slots.available_permits();
             if free > 0 {
@@ -187,6 +214,22 @@ impl MeetingWorker {
         };
         let outcome = match result {
             Ok(()) => self.db.finish_job(&job, &self.owner).await,
+            Err(JobError::Blocked(reason)) => {
+                tracing::warn!(appointment = id, %reason, "meeting blocked by Zoom settings");
+                let due = now_unix() + self.blocked_recheck.as_secs() as i64;
+                match self
+                    .db
+                    .meeting_attempt_failed(id, &self.owner, MeetingState::Blocked, &reason)
+                    .await
+                {
+                    Ok(()) => {
+                        self.db
+                            .postpone_job(&job, &self.owner, due, job.attempts)
+                            .await
+                    }
+                    Err(e) => Err(e),
+                }
+            }
             Err(JobError::Permanent(reason)) => {
                 tracing::warn!(appointment = id, %reason, "meeting job failed; needs a person");
                 match self
@@ -263,6 +306,12 @@ impl MeetingWorker {
             self.db.meeting_cancelled(id).await.map_err(storage)?;
             return Ok(());
         }
+        if visit.ends_at() + (self.close_after.as_secs() as i64) < now_unix() {
+            // Past the visit and its grace: a forwarded join link must stop working.
+            self.remove_meeting(&visit).await?;
+            self.db.meeting_closed(id).await.map_err(storage)?;
+            return Ok(());
+        }
         if visit.meeting.host_id != visit.doctor.id {
             // Zoom cannot move a meeting to another user: delete it on the old doctor's Zoom,
             // then create it on the new one's.
@@ -291,19 +340,24 @@ impl MeetingWorker {
         };
         let passcode = self.passcode_of(&visit)?;
         if visit.meeting.synced_version < visit.version {
+            let spec = self.spec(&visit, passcode.clone());
             match self
-                .video
-                .update_meeting(host, meeting_id, &self.spec(&visit, passcode.clone()))
-                .await
+                .fenced(id, self.video.update_meeting(host, meeting_id, &spec))
+                .await?
             {
                 Ok(()) => {}
                 Err(ProviderError::NotFound) => {
-                    // Deleted at Zoom (by the doctor, say): make a new one.
+                    // Deleted at Zoom (by the doctor, say): the next run looks for the marker
+                    // (a create may still be landing) and otherwise makes a new one.
                     self.db
                         .forget_meeting(id, visit.doctor.id)
                         .await
                         .map_err(storage)?;
-                    return self.create(&self.reload(id).await?).await;
+                    return Err(JobError::Transient {
+                        reason: "The meeting was deleted at Zoom; creating a new one.".into(),
+                        retry_at: None,
+                        quota: false,
+                    });
                 }
                 Err(error) => return Err(error.into()),
             }
@@ -314,6 +368,49 @@ impl MeetingWorker {
             self.audit(&visit, Action::MeetingUpdate, meeting_id).await;
         }
         self.verify(&visit, meeting_id, &passcode).await
+    }
+
+    /// Sends one change to Zoom behind the fence: the job's lease and fence are extended past
+    /// the last moment the request can be in flight, so no other worker acts on the visit
+    /// while it may still land (a duplicate create, or an older update overtaking a newer
+    /// one). An answer lifts the fence; an unclear outcome keeps it and retries after it.
+    /// Outer error: nothing certain happened; inner: Zoom's definite answer.
+    async fn fenced<T>(
+        &self,
+        id: i64,
+        call: impl std::future::Future<Output = Result<T, ProviderError>>,
+    ) -> Result<Result<T, ProviderError>, JobError> {
+        let held_until = now_unix() + self.create_fence.as_secs() as i64;
+        if !self
+            .db
+            .fence_call(id, &self.owner, held_until)
+            .await
+            .map_err(storage)?
+        {
+            return Err(JobError::Transient {
+                reason: "The job changed hands; retrying.".into(),
+                retry_at: None,
+                quota: false,
+            });
+        }
+        let cap = self
+            .create_fence
+            .saturating_sub(self.request_timeout + Duration::from_secs(1));
+        let unclear = JobError::Transient {
+            reason: "Zoom did not confirm the change; checking again shortly.".into(),
+            retry_at: Some(held_until),
+            quota: false,
+        };
+        match tokio::time::timeout(cap, call).await {
+            Err(_) | Ok(Err(ProviderError::Unavailable(_))) => Err(unclear),
+            Ok(answer) => {
+                self.db
+                    .clear_fence(id, &self.owner)
+                    .await
+                    .map_err(storage)?;
+                Ok(answer)
+            }
+        }
     }
 
     async fn reload(&self, id: i64) -> Result<AppointmentRow, JobError> {
@@ -329,7 +426,7 @@ impl MeetingWorker {
             JobError::Permanent("The meeting's passcode is missing; retry to create it.".into())
         })?;
         self.keyring
-            .open(sealed, Purpose::MeetingPasscode)
+            .open(sealed, Purpose::MeetingPasscode, visit.id)
             .map_err(storage)
     }
 
@@ -354,8 +451,11 @@ impl MeetingWorker {
                 visit.id,
                 found.meeting_id,
                 found.uuid.as_deref(),
-                self.keyring
-                    .seal(found.join_url.expose_secret(), Purpose::MeetingJoinUrl),
+                self.keyring.seal(
+                    found.join_url.expose_secret(),
+                    Purpose::MeetingJoinUrl,
+                    visit.id,
+                ),
                 -1,
             )
             .await
@@ -388,7 +488,7 @@ impl MeetingWorker {
                 &self.owner,
                 held_until,
                 self.keyring
-                    .seal(passcode.expose_secret(), Purpose::MeetingPasscode),
+                    .seal(passcode.expose_secret(), Purpose::MeetingPasscode, visit.id),
             )
             .await
             .map_err(storage)?;
@@ -420,9 +520,18 @@ impl MeetingWorker {
         .await;
         let created = match attempt {
             Err(_) => return Err(unclear),
-            Ok(Ok(created)) => created,
             Ok(Err(ProviderError::Unavailable(_))) => return Err(unclear),
-            Ok(Err(error)) => {
+            Ok(answer) => {
+                self.db
+                    .clear_fence(visit.id, &self.owner)
+                    .await
+                    .map_err(storage)?;
+                answer
+            }
+        };
+        let created = match created {
+            Ok(created) => created,
+            Err(error) => {
                 if matches!(error, ProviderError::Rejected(_)) {
                     // Perhaps the host's passcode policy changed: ask Zoom afresh next time.
                     if let Ok(mut cache) = self.rules.lock() {
@@ -444,8 +553,11 @@ impl MeetingWorker {
                 visit.id,
                 created.meeting_id,
                 created.uuid.as_deref(),
-                self.keyring
-                    .seal(created.join_url.expose_secret(), Purpose::MeetingJoinUrl),
+                self.keyring.seal(
+                    created.join_url.expose_secret(),
+                    Purpose::MeetingJoinUrl,
+                    visit.id,
+                ),
                 visit.version,
             )
             .await
@@ -472,56 +584,66 @@ impl MeetingWorker {
         Ok(rules)
     }
 
-    /// Reads the meeting back; a waiting room or passcode Zoom overrode flags the visit.
+    /// Reads the meeting back and holds it to the privacy contract: anything Zoom changed is
+    /// sent again once; what still differs after that is an account lock, and the visit is
+    /// blocked (no join link for the patient) with what the clinic's Zoom admin must change.
     async fn verify(
         &self,
         visit: &AppointmentRow,
         meeting_id: i64,
         passcode: &SecretString,
     ) -> Result<(), JobError> {
-        let check = match self
-            .video
-            .check_meeting(HostId(visit.meeting.host_id), meeting_id, passcode)
-            .await
-        {
-            Ok(check) => check,
-            Err(ProviderError::NotFound) => {
-                // Deleted at Zoom (by the doctor, say): forget it; the next run creates anew.
-                self.db
-                    .forget_meeting(visit.id, visit.meeting.host_id)
+        let host = HostId(visit.meeting.host_id);
+        let mut resent = false;
+        loop {
+            let check = match self.video.check_meeting(host, meeting_id, passcode).await {
+                Ok(check) => check,
+                Err(ProviderError::NotFound) => {
+                    // Deleted at Zoom (by the doctor, say): forget it; the next run creates
+                    // anew.
+                    self.db
+                        .forget_meeting(visit.id, visit.meeting.host_id)
+                        .await
+                        .map_err(storage)?;
+                    return Err(JobError::Transient {
+                        reason: "The meeting was deleted at Zoom; creating a new one.".into(),
+                        retry_at: None,
+                        quota: false,
+                    });
+                }
+                Err(error) => return Err(error.into()),
+            };
+            if check.broken.is_empty() {
+                // The passcode may be the same but the link Zoom hands out can change.
+                if check.join_url.expose_secret().contains("pwd=") {
+                    self.db
+                        .update_join_url(
+                            visit.id,
+                            self.keyring.seal(
+                                check.join_url.expose_secret(),
+                                Purpose::MeetingJoinUrl,
+                                visit.id,
+                            ),
+                        )
+                        .await
+                        .map_err(storage)?;
+                }
+                return self
+                    .db
+                    .meeting_ready(visit.id, check.uuid.as_deref(), None)
                     .await
-                    .map_err(storage)?;
-                return Err(JobError::Transient {
-                    reason: "The meeting was deleted at Zoom; creating a new one.".into(),
-                    retry_at: None,
-                    quota: false,
-                });
+                    .map_err(storage);
             }
-            Err(error) => return Err(error.into()),
-        };
-        let mut problems = Vec::new();
-        if !check.waiting_room {
-            problems.push("the waiting room is off");
+            let problems = crate::server::video::contract::describe(&check.broken);
+            if resent {
+                return Err(JobError::Blocked(problems));
+            }
+            tracing::warn!(appointment = visit.id, %problems, "Zoom overrode the contract; sending it again");
+            let spec = self.spec(visit, passcode.clone());
+            self.fenced(visit.id, self.video.update_meeting(host, meeting_id, &spec))
+                .await??;
+            resent = true;
         }
-        if check.join_before_host {
-            problems.push("patients can join before the doctor");
-        }
-        if !check.passcode_held {
-            problems.push("the passcode differs from the one we set");
-        }
-        let warning = (!problems.is_empty()).then(|| {
-            format!(
-                "Zoom changed this meeting's settings: {}.",
-                problems.join("; ")
-            )
-        });
-        if let Some(warning) = &warning {
-            tracing::warn!(appointment = visit.id, %warning, "meeting settings overridden");
-        }
-        self.db
-            .meeting_ready(visit.id, check.uuid.as_deref(), warning.as_deref())
-            .await
-            .map_err(storage)
     }
 
     /// Deletes the appointment's meeting at Zoom, wherever it is: recorded, or only possibly
@@ -538,9 +660,14 @@ impl MeetingWorker {
             None => None,
         };
         if let Some(meeting_id) = meeting_id {
-            match self.video.delete_meeting(host, meeting_id).await {
+            match self
+                .fenced(visit.id, self.video.delete_meeting(host, meeting_id))
+                .await?
+            {
                 Ok(()) => self.audit(visit, Action::MeetingDelete, meeting_id).await,
-                Err(ProviderError::NotFound) => {}
+                // Already gone, or over: Zoom keeps an ended meeting, but nobody can join
+                // it without the host starting it again.
+                Err(ProviderError::NotFound) | Err(ProviderError::Ended) => {}
                 Err(error) => return Err(error.into()),
             }
         }

@@ -33,6 +33,29 @@ pub enum ZoomError {
     },
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// 3002: the meeting is in progress (cannot be deleted now).
+    #[error("meeting in progress")]
+    InProgress,
+    /// 3007: the meeting has ended (cannot be deleted any more).
+    #[error("meeting has ended")]
+    Ended,
+}
+
+/// The scope names in Zoom's "does not contain scopes:[a, b]" message, or the message itself.
+pub fn missing_scopes(message: &str) -> Vec<String> {
+    let listed = message
+        .split_once('[')
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .map(|(inside, _)| inside);
+    match listed {
+        Some(inside) => inside
+            .split([',', ' '])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        None => vec![message.to_owned()],
+    }
 }
 
 pub struct ClientCredentials {
@@ -82,6 +105,9 @@ pub struct ZoomUser {
     pub email: String,
     #[serde(default)]
     pub account_id: Option<String>,
+    /// 1 Basic, 2 Licensed (older accounts also report 3 "On-prem"; treated as licensed).
+    #[serde(default, rename = "type")]
+    pub user_type: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
@@ -102,16 +128,71 @@ pub struct PasscodeRequirement {
     pub consecutive_characters_length: u32,
 }
 
-#[derive(Deserialize)]
-struct UserSettings {
+/// `GET /users/{id}/settings`, the parts the privacy contract cares about. Every field is
+/// optional: Zoom leaves out groups an app may not read, and newer fields are missing from
+/// older accounts.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct UserSettings {
     #[serde(default)]
-    schedule_meeting: Option<ScheduleMeeting>,
+    pub schedule_meeting: Option<ScheduleMeeting>,
+    #[serde(default)]
+    pub in_meeting: Option<InMeeting>,
+    #[serde(default)]
+    pub recording: Option<Recording>,
+    #[serde(default)]
+    pub meeting_security: Option<MeetingSecurity>,
 }
 
-#[derive(Deserialize)]
-struct ScheduleMeeting {
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ScheduleMeeting {
     #[serde(default)]
-    meeting_password_requirement: Option<PasscodeRequirement>,
+    pub meeting_password_requirement: Option<PasscodeRequirement>,
+    #[serde(default)]
+    pub embed_password_in_join_link: Option<bool>,
+    #[serde(default)]
+    pub continuous_meeting_chat: Option<Enable>,
+    #[serde(default)]
+    pub use_pmi_for_scheduled_meetings: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Enable {
+    #[serde(default)]
+    pub enable: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct InMeeting {
+    #[serde(default)]
+    pub waiting_room: Option<bool>,
+    #[serde(default)]
+    pub e2e_encryption: Option<bool>,
+    #[serde(default)]
+    pub auto_start_meeting_summary: Option<bool>,
+    #[serde(default)]
+    pub auto_start_ai_companion_questions: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Recording {
+    #[serde(default)]
+    pub auto_recording: Option<String>,
+}
+
+/// `?option=meeting_security`: one call that carries the passcode policy and the settings
+/// that decide whether a patient can join from a link.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MeetingSecurity {
+    #[serde(default)]
+    pub embed_password_in_join_link: Option<bool>,
+    #[serde(default)]
+    pub encryption_type: Option<String>,
+    #[serde(default)]
+    pub waiting_room: Option<bool>,
+    #[serde(default)]
+    pub only_authenticated_can_join_from_webclient: Option<bool>,
+    #[serde(default)]
+    pub meeting_password_requirement: Option<PasscodeRequirement>,
 }
 
 #[derive(Serialize)]
@@ -125,18 +206,61 @@ pub struct MeetingBody<'a> {
     pub timezone: &'a str,
     pub agenda: &'a str,
     pub password: &'a str,
-    pub settings: MeetingSettings,
+    pub settings: &'a MeetingSettings,
 }
 
-#[derive(Serialize)]
+/// The privacy contract in Zoom's field names (sources in docs/ZOOM.md). Sent whole on every
+/// create and update: since 2026-03-15 Zoom fills each omitted field from the host's own
+/// defaults, which may record, summarise or lock out patients.
+#[derive(Debug, Serialize)]
 pub struct MeetingSettings {
     pub waiting_room: bool,
     pub join_before_host: bool,
+    /// 2: no registration.
     pub approval_type: u8,
+    /// Patients have no Zoom accounts; the waiting room and our login-gated join page are
+    /// the access control.
     pub meeting_authentication: bool,
+    pub auto_recording: &'static str,
+    pub encryption_type: &'static str,
+    pub auto_start_meeting_summary: bool,
+    pub auto_start_ai_companion_questions: bool,
+    /// 1: only the host, should a summary ever be started by hand.
+    pub who_will_receive_summary: u8,
+    pub continuous_meeting_chat: ContinuousChat,
+    /// Hides the topic on shared calendars.
+    pub private_meeting: bool,
+    /// A personal meeting ID would make every visit the same room.
+    pub use_pmi: bool,
+    /// No mails from Zoom to alternative hosts about the visit.
+    pub email_notification: bool,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Serialize)]
+pub struct ContinuousChat {
+    pub enable: bool,
+}
+
+/// The contract's values. `check_contract` compares a read-back meeting against the same.
+pub const CONTRACT: MeetingSettings = MeetingSettings {
+    waiting_room: true,
+    join_before_host: false,
+    approval_type: 2,
+    meeting_authentication: false,
+    auto_recording: "none",
+    encryption_type: "enhanced_encryption",
+    auto_start_meeting_summary: false,
+    auto_start_ai_companion_questions: false,
+    who_will_receive_summary: 1,
+    continuous_meeting_chat: ContinuousChat { enable: false },
+    private_meeting: true,
+    use_pmi: false,
+    email_notification: false,
+};
+
+/// A meeting as Zoom describes it. Its join and start links and passcode are secrets (the
+/// start link logs anyone in as the host), so its `Debug` shows only whether they are present.
+#[derive(Clone, Deserialize)]
 pub struct MeetingInfo {
     pub id: i64,
     #[serde(default)]
@@ -153,12 +277,43 @@ pub struct MeetingInfo {
     pub settings: Option<MeetingInfoSettings>,
 }
 
+impl std::fmt::Debug for MeetingInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |value: &Option<String>| value.as_ref().map(|_| "<redacted>");
+        f.debug_struct("MeetingInfo")
+            .field("id", &self.id)
+            .field("uuid", &self.uuid)
+            .field("join_url", &redacted(&self.join_url))
+            .field("start_url", &redacted(&self.start_url))
+            .field("password", &redacted(&self.password))
+            .field("agenda", &self.agenda)
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct MeetingInfoSettings {
     #[serde(default)]
     pub waiting_room: Option<bool>,
     #[serde(default)]
     pub join_before_host: Option<bool>,
+    #[serde(default)]
+    pub approval_type: Option<i64>,
+    #[serde(default)]
+    pub meeting_authentication: Option<bool>,
+    #[serde(default)]
+    pub auto_recording: Option<String>,
+    #[serde(default)]
+    pub encryption_type: Option<String>,
+    #[serde(default)]
+    pub auto_start_meeting_summary: Option<bool>,
+    #[serde(default)]
+    pub auto_start_ai_companion_questions: Option<bool>,
+    #[serde(default)]
+    pub continuous_meeting_chat: Option<Enable>,
+    #[serde(default)]
+    pub use_pmi: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -389,26 +544,25 @@ impl ZoomApi {
         json_or_error(response).await
     }
 
+    /// The host's settings: the whole set, or with `security_only` just the
+    /// `meeting_security` group (cheaper, and what every read-back needs).
     #[tracing::instrument(skip_all)]
-    pub async fn passcode_requirement(
+    pub async fn user_settings(
         &self,
         token: &SecretString,
         user: &str,
-    ) -> Result<PasscodeRequirement, ZoomError> {
+        security_only: bool,
+    ) -> Result<UserSettings, ZoomError> {
+        let mut path = format!("/users/{}/settings", path_segment(user));
+        if security_only {
+            path.push_str("?option=meeting_security");
+        }
         let response = self
-            .api(
-                reqwest::Method::GET,
-                &format!("/users/{}/settings", path_segment(user)),
-                token,
-            )
+            .api(reqwest::Method::GET, &path, token)
             .send()
             .await
             .map_err(transport)?;
-        let settings: UserSettings = json_or_error(response).await?;
-        Ok(settings
-            .schedule_meeting
-            .and_then(|s| s.meeting_password_requirement)
-            .unwrap_or_default())
+        json_or_error(response).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -585,6 +739,11 @@ async fn api_error(response: Response) -> ZoomError {
     let code = body.code.unwrap_or(0);
     let message = body.message.unwrap_or_default();
     let daily_message = message.contains("daily rate limit");
+    // Zoom's missing-scope answer is keyed on its code: third parties saw it with 400, the
+    // docs give no status.
+    if code == 4711 {
+        return ZoomError::MissingScopes(missing_scopes(&message).join(" "));
+    }
     match status {
         StatusCode::TOO_MANY_REQUESTS => {
             let now = Utc::now().timestamp();
@@ -604,7 +763,7 @@ async fn api_error(response: Response) -> ZoomError {
             retry_at: None,
             daily: true,
         },
-        StatusCode::UNAUTHORIZED if code == 4711 || code == 4700 && message.contains("scope") => {
+        StatusCode::UNAUTHORIZED if code == 4700 && message.contains("scope") => {
             ZoomError::MissingScopes(message)
         }
         StatusCode::UNAUTHORIZED => ZoomError::InvalidToken,
@@ -613,6 +772,8 @@ async fn api_error(response: Response) -> ZoomError {
             ZoomError::MissingScopes(message)
         }
         StatusCode::NOT_FOUND => ZoomError::NotFound { code, message },
+        _ if code == 3002 => ZoomError::InProgress,
+        _ if code == 3007 => ZoomError::Ended,
         s if s.is_server_error() => ZoomError::Unavailable(format!("Zoom answered {}", s.as_u16())),
         s => ZoomError::Rejected {
             status: s.as_u16(),
@@ -625,6 +786,21 @@ async fn api_error(response: Response) -> ZoomError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_scopes_are_read_from_zooms_message() {
+        assert_eq!(
+            missing_scopes(
+                "Invalid access token, does not contain scopes:[meeting:update:meeting:admin]."
+            ),
+            ["meeting:update:meeting:admin"]
+        );
+        assert_eq!(
+            missing_scopes("does not contain scopes:[a:b, c:d]"),
+            ["a:b", "c:d"]
+        );
+        assert_eq!(missing_scopes("scope problem"), ["scope problem"]);
+    }
 
     #[test]
     fn retry_after_is_seconds_or_an_instant() {

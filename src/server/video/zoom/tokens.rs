@@ -10,7 +10,7 @@
 
 use super::api::ZoomError;
 use super::{store_error, AppSettings, ZoomProvider};
-use crate::server::crypto::Purpose;
+use crate::server::crypto::{CryptoError, Purpose};
 use crate::server::persistence::now_unix;
 use crate::server::video::{HostId, ProviderError};
 use secrecy::{ExposeSecret, SecretString};
@@ -23,10 +23,38 @@ use std::time::{Duration, Instant};
 const USER_REFRESH_AHEAD_SECS: i64 = 120;
 /// The account token is shared by everything; renewed only within 5 minutes of expiry.
 const ACCOUNT_REFRESH_AHEAD_SECS: i64 = 300;
-/// Longer than a refresh can take (the HTTP timeout is 15 s); a crashed refresher's lease lapses.
-const LEASE_SECS: i64 = 30;
-const WAIT_FOR_OTHER_REFRESHER: Duration = Duration::from_secs(35);
+/// The shortest refresh lease, whatever the request timeout.
+const MIN_LEASE_SECS: i64 = 30;
+/// Waiting for another refresher: its lease, plus this.
+const WAIT_MARGIN: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_millis(100);
+
+/// The refresh lease for a request timeout of `timeout`: longer than a refresh can take (the
+/// token request, and the commit after it, each bounded by the timeout, plus a margin), so a
+/// refresher never loses its lease while its request can still succeed at Zoom; a crashed
+/// refresher's lease lapses.
+pub(crate) fn refresh_lease_secs(timeout: Duration) -> i64 {
+    let derived = i64::try_from(timeout.as_secs().saturating_mul(2))
+        .unwrap_or(i64::MAX / 2)
+        .saturating_add(10);
+    derived.max(MIN_LEASE_SECS)
+}
+
+/// A sealed token that cannot be opened. Under a key this process does not hold (a rotation
+/// half done, or an old key dropped too soon), the doctor must connect again: not a storage
+/// failure.
+fn open_error(error: CryptoError) -> ProviderError {
+    match error {
+        CryptoError::UnknownKey(key) => {
+            tracing::warn!(
+                key = %key,
+                "a Zoom token is sealed under a key this server does not hold; reconnect needed"
+            );
+            ProviderError::ReconnectNeeded
+        }
+        other => store_error(other),
+    }
+}
 
 #[derive(Debug, Default)]
 pub(super) struct TokenLocks {
@@ -45,6 +73,10 @@ impl TokenLocks {
 }
 
 impl ZoomProvider {
+    fn wait_for_other_refresher(&self) -> Duration {
+        Duration::from_secs(self.lease_secs.unsigned_abs()) + WAIT_MARGIN
+    }
+
     /// A usable access token for the doctor's own grant, its version, and the user to act as.
     /// `rejected_version`: Zoom refused the token of that version, so it must not be reused.
     pub(super) async fn user_token(
@@ -55,7 +87,7 @@ impl ZoomProvider {
     ) -> Result<(SecretString, i64, String), ProviderError> {
         let lock = self.tokens.for_host(host);
         let _queued = lock.lock().await;
-        let deadline = Instant::now() + WAIT_FOR_OTHER_REFRESHER;
+        let deadline = Instant::now() + self.wait_for_other_refresher();
         loop {
             let row = self
                 .db
@@ -66,19 +98,39 @@ impl ZoomProvider {
             if row.reconnect_needed {
                 return Err(ProviderError::ReconnectNeeded);
             }
+            if row
+                .settings_fp
+                .as_deref()
+                .is_some_and(|fp| fp != settings.user_fp)
+                // `settings` may be older than the grant (the doctor reconnected under new
+                // settings meanwhile): judge by the settings stored now.
+                && row.settings_fp != Some(self.settings().await?.user_fp)
+            {
+                // A grant of another Zoom app than the one configured now (the admin changed
+                // it, maybe while this grant was being refreshed): useless, as if absent.
+                self.db
+                    .mark_reconnect_needed(
+                        host.0,
+                        row.version,
+                        "The clinic's Zoom app changed; connect Zoom again",
+                    )
+                    .await
+                    .map_err(store_error)?;
+                return Err(ProviderError::ReconnectNeeded);
+            }
             let now = now_unix();
             let rejected = rejected_version.is_some_and(|v| v >= row.version);
             if !rejected && row.access_expires_at - USER_REFRESH_AHEAD_SECS > now {
                 let token = self
                     .keyring
-                    .open(&row.access_token_enc, Purpose::ZoomAccessToken)
-                    .map_err(store_error)?;
+                    .open(&row.access_token_enc, Purpose::ZoomAccessToken, host.0)
+                    .map_err(open_error)?;
                 return Ok((token, row.version, "me".to_owned()));
             }
             let claimed = row.refresh_lease_until < now
                 && self
                     .db
-                    .claim_refresh_lease(host.0, row.version, LEASE_SECS)
+                    .claim_refresh_lease(host.0, row.version, self.lease_secs)
                     .await
                     .map_err(store_error)?;
             if !claimed {
@@ -91,10 +143,20 @@ impl ZoomProvider {
                 continue;
             }
 
-            let refresh_token = self
-                .keyring
-                .open(&row.refresh_token_enc, Purpose::ZoomRefreshToken)
-                .map_err(store_error)?;
+            let refresh_token =
+                match self
+                    .keyring
+                    .open(&row.refresh_token_enc, Purpose::ZoomRefreshToken, host.0)
+                {
+                    Ok(token) => token,
+                    Err(error) => {
+                        self.db
+                            .release_refresh_lease(host.0, row.version)
+                            .await
+                            .map_err(store_error)?;
+                        return Err(open_error(error));
+                    }
+                };
             match self.api.refresh(&settings.creds, &refresh_token).await {
                 Ok(grant) => {
                     let Some(new_refresh) = grant.refresh_token else {
@@ -113,12 +175,19 @@ impl ZoomProvider {
                         .commit_refresh(
                             host.0,
                             row.version,
-                            self.keyring
-                                .seal(grant.access_token.expose_secret(), Purpose::ZoomAccessToken),
-                            self.keyring
-                                .seal(new_refresh.expose_secret(), Purpose::ZoomRefreshToken),
+                            self.keyring.seal(
+                                grant.access_token.expose_secret(),
+                                Purpose::ZoomAccessToken,
+                                host.0,
+                            ),
+                            self.keyring.seal(
+                                new_refresh.expose_secret(),
+                                Purpose::ZoomRefreshToken,
+                                host.0,
+                            ),
                             now_unix() + grant.expires_in,
                             &grant.scope,
+                            &settings.user_fp,
                         )
                         .await
                         .map_err(store_error)?;
@@ -173,11 +242,14 @@ impl ZoomProvider {
         Ok((token, version))
     }
 
-    pub(super) async fn account_token_scope(
+    /// The scopes of a freshly issued account token: the admin's *Test connection* must see
+    /// scopes just added in the Zoom Marketplace, which a cached token would not carry.
+    pub(super) async fn fresh_account_token_scope(
         &self,
         settings: &AppSettings,
     ) -> Result<String, ProviderError> {
-        let (_, _, scope) = self.account_token_full(settings, None).await?;
+        let current = self.db.account_token().await.map_err(store_error)?.version;
+        let (_, _, scope) = self.account_token_full(settings, Some(current)).await?;
         Ok(scope)
     }
 
@@ -191,24 +263,33 @@ impl ZoomProvider {
             .clone()
             .ok_or(ProviderError::NotConfigured)?;
         let _queued = self.tokens.account.lock().await;
-        let deadline = Instant::now() + WAIT_FOR_OTHER_REFRESHER;
+        let deadline = Instant::now() + self.wait_for_other_refresher();
         loop {
             let row = self.db.account_token().await.map_err(store_error)?;
             let now = now_unix();
             let rejected = rejected_version.is_some_and(|v| v >= row.version);
-            if let Some(sealed) = &row.access_token_enc {
+            // A token of other settings than the current ones (fetched under the old
+            // credentials while the admin saved new ones) counts as absent.
+            let ours = row.settings_fp.as_deref() == Some(settings.account_fp.as_str());
+            if let Some(sealed) = row.access_token_enc.as_ref().filter(|_| ours) {
                 if !rejected && row.expires_at - ACCOUNT_REFRESH_AHEAD_SECS > now {
-                    let token = self
+                    match self
                         .keyring
-                        .open(sealed, Purpose::ZoomAccountAccessToken)
-                        .map_err(store_error)?;
-                    return Ok((token, row.version, row.scope.clone().unwrap_or_default()));
+                        .open(sealed, Purpose::ZoomAccountAccessToken, 1)
+                    {
+                        Ok(token) => {
+                            return Ok((token, row.version, row.scope.clone().unwrap_or_default()))
+                        }
+                        // Under a key this process does not hold: fetch a new one.
+                        Err(CryptoError::UnknownKey(_)) => {}
+                        Err(other) => return Err(store_error(other)),
+                    }
                 }
             }
             let claimed = row.lease_until < now
                 && self
                     .db
-                    .claim_account_token_lease(row.version, LEASE_SECS)
+                    .claim_account_token_lease(row.version, self.lease_secs)
                     .await
                     .map_err(store_error)?;
             if !claimed {
@@ -229,9 +310,11 @@ impl ZoomProvider {
                             self.keyring.seal(
                                 grant.access_token.expose_secret(),
                                 Purpose::ZoomAccountAccessToken,
+                                1,
                             ),
                             now_unix() + grant.expires_in,
                             &grant.scope,
+                            &settings.account_fp,
                         )
                         .await
                         .map_err(store_error)?;
@@ -253,5 +336,34 @@ impl ZoomProvider {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refresh_lease_outlasts_a_refresh_whatever_the_timeout() {
+        for secs in [1u64, 15, 30, 40, 120, 600] {
+            let lease = refresh_lease_secs(Duration::from_secs(secs));
+            assert!(
+                lease > 2 * secs as i64,
+                "timeout {secs}s, lease {lease}s: a refresh could outlive its lease"
+            );
+            assert!(lease >= MIN_LEASE_SECS);
+        }
+    }
+
+    #[test]
+    fn a_token_under_an_unknown_key_means_reconnect_needed() {
+        assert!(matches!(
+            open_error(CryptoError::UnknownKey("k-gone".into())),
+            ProviderError::ReconnectNeeded
+        ));
+        assert!(matches!(
+            open_error(CryptoError::Tampered),
+            ProviderError::Unavailable(_)
+        ));
     }
 }
