@@ -396,11 +396,13 @@ async fn swapping_two_doctors_sealed_tokens_in_the_database_gives_neither_the_ot
         .unwrap();
     }
 
+    // Neither opens: each doctor is told to reconnect, not given the other's Zoom.
     let (status, body) = checked_zoom_user(&app, &ada).await;
-    assert_ne!(status, 200, "{body}");
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("reconnect"), "{body}");
     assert!(!body.contains("zu_grace"), "Ada acts as Grace: {body}");
     let (status, body) = checked_zoom_user(&app, &grace).await;
-    assert_ne!(status, 200, "{body}");
+    assert_eq!(status, 409, "{body}");
     assert!(!body.contains("zu_ada"), "Grace acts as Ada: {body}");
 }
 

@@ -52,6 +52,12 @@ fn open_error(error: CryptoError) -> ProviderError {
             );
             ProviderError::ReconnectNeeded
         }
+        // Sealed for another row (a token copied from another doctor's row) or altered: it
+        // is of no use to anyone, and reconnecting is what fixes it.
+        CryptoError::Tampered => {
+            tracing::warn!("a Zoom token does not open for its row; reconnect needed");
+            ProviderError::ReconnectNeeded
+        }
         other => store_error(other),
     }
 }
@@ -356,13 +362,17 @@ mod tests {
     }
 
     #[test]
-    fn a_token_under_an_unknown_key_means_reconnect_needed() {
+    fn a_token_under_an_unknown_key_or_for_another_row_means_reconnect_needed() {
         assert!(matches!(
             open_error(CryptoError::UnknownKey("k-gone".into())),
             ProviderError::ReconnectNeeded
         ));
         assert!(matches!(
             open_error(CryptoError::Tampered),
+            ProviderError::ReconnectNeeded
+        ));
+        assert!(matches!(
+            open_error(CryptoError::Malformed),
             ProviderError::Unavailable(_)
         ));
     }
