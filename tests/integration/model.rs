@@ -397,6 +397,10 @@ async fn random_interleavings_keep_exactly_one_meeting_per_visit_with_its_latest
                 checks += 1;
             }
         }
+        // Every run crashes at least once, however small its size.
+        if step == steps / 2 && world.kills == 0 {
+            world.crash().await;
+        }
         if step % 250 == 249 {
             eprintln!(
                 "step {} of {steps}: {} visits, {} crashes, {checks} checks",
