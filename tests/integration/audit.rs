@@ -65,46 +65,6 @@ async fn wait_for_entry(c: &Clinic, action: &str, subject: &str) {
     }
 }
 
-/// Runs one SQL statement on the app's database from outside the app.
-pub(crate) async fn execute_sql(app: &TestApp, sql: &str) {
-    use sqlx::Connection;
-    if using_postgres() {
-        let mut conn = sqlx::PgConnection::connect(&app.database_url)
-            .await
-            .unwrap();
-        sqlx::query(sql).execute(&mut conn).await.unwrap();
-    } else {
-        let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
-            .await
-            .unwrap();
-        sqlx::query(sql).execute(&mut conn).await.unwrap();
-    }
-}
-
-async fn audit_rows(app: &TestApp) -> i64 {
-    use sqlx::{Connection, Row};
-    let sql = "SELECT COUNT(*) AS n FROM audit_log";
-    if using_postgres() {
-        let mut conn = sqlx::PgConnection::connect(&app.database_url)
-            .await
-            .unwrap();
-        sqlx::query(sql)
-            .fetch_one(&mut conn)
-            .await
-            .unwrap()
-            .get("n")
-    } else {
-        let mut conn = sqlx::SqliteConnection::connect(&app.database_url)
-            .await
-            .unwrap();
-        sqlx::query(sql)
-            .fetch_one(&mut conn)
-            .await
-            .unwrap()
-            .get("n")
-    }
-}
-
 fn random_id(len: usize) -> String {
     rand::thread_rng()
         .sample_iter(&Alphanumeric)
@@ -304,7 +264,7 @@ async fn a_thousand_anonymous_refusals_with_random_ids_leave_a_bounded_number_of
     let app = spawn_app().await;
     let admin = app.logged_in(ADMIN).await;
     let patient = app.logged_in(PATIENT).await;
-    let before = audit_rows(&app).await;
+    let before = database_count(&app, "SELECT COUNT(*) AS n FROM audit_log").await;
 
     let anonymous = app.client();
     let statuses: Vec<u16> = stream::iter(0..1000)
@@ -335,7 +295,7 @@ async fn a_thousand_anonymous_refusals_with_random_ids_leave_a_bounded_number_of
         assert_eq!(app.join_meeting(&patient, &id).await.status(), 404);
     }
 
-    let grown = audit_rows(&app).await - before;
+    let grown = database_count(&app, "SELECT COUNT(*) AS n FROM audit_log").await - before;
     // One row per action, outcome, actor and hour: at most two hours are touched.
     assert!(grown <= 8, "{grown} rows for 1,100 refusals");
     let anonymous_entries = all_entries(&app, &admin, &[("actor", "anonymous")]).await;

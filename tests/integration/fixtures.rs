@@ -482,6 +482,12 @@ pub async fn database(app: &TestApp) -> sqlx::AnyConnection {
         .expect("connect to the app's database")
 }
 
+/// Runs one statement on the app's database from outside the app.
+pub async fn execute_sql(app: &TestApp, sql: &str) {
+    let mut conn = database(app).await;
+    sqlx::query(sql).execute(&mut conn).await.unwrap();
+}
+
 /// One number from the app's database, e.g. `SELECT COUNT(*) AS n FROM …` (column `n`).
 pub async fn database_count(app: &TestApp, sql: &str) -> i64 {
     use sqlx::Row;
@@ -491,4 +497,36 @@ pub async fn database_count(app: &TestApp, sql: &str) -> i64 {
         .await
         .expect("query the app's database")
         .get::<i64, _>("n")
+}
+
+/// Connects `doctor` to the simulator's Zoom user `zoom_user` through the consent page (the
+/// page's choice of user), where `connect_doctor` takes the first one.
+pub async fn connect_as(app: &TestApp, sim: &Sim, doctor: &Client, zoom_user: &str) {
+    let authorize = app.zoom_authorize(doctor).await;
+    assert_eq!(authorize.status(), 303);
+    let consent = authorize.headers()["location"].to_str().unwrap().to_owned();
+    let mut form: Vec<(String, String)> = [
+        "client_id",
+        "redirect_uri",
+        "state",
+        "code_challenge",
+        "code_challenge_method",
+    ]
+    .iter()
+    .map(|name| (name.to_string(), query_value(&consent, name).unwrap()))
+    .collect();
+    form.push(("user".into(), zoom_user.into()));
+    form.push(("decision".into(), "allow".into()));
+    let back = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(format!("{}/oauth/authorize", sim.url))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    let location = back.headers()["location"].to_str().unwrap().to_owned();
+    let query = location.split_once('?').unwrap().1;
+    assert_eq!(app.zoom_callback(doctor, query).await.status(), 303);
 }

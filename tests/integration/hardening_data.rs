@@ -319,34 +319,6 @@ async fn one_zoom_user_hosts_the_visits_of_one_doctor_only() {
     assert_eq!(sorted, [200, 409], "{race:?}");
 }
 
-/// Connects `doctor` to the simulator's Zoom user `zoom_user` (the consent page's choice).
-async fn connect_as(app: &TestApp, sim: &Sim, doctor: &Client, zoom_user: &str) {
-    let authorize = app.zoom_authorize(doctor).await;
-    assert_eq!(authorize.status(), 303);
-    let consent = authorize.headers()["location"].to_str().unwrap().to_owned();
-    let mut form: Vec<(String, String)> = ["client_id", "redirect_uri", "state", "code_challenge"]
-        .iter()
-        .chain(["code_challenge_method"].iter())
-        .map(|name| (name.to_string(), query_value(&consent, name).unwrap()))
-        .collect();
-    form.push(("user".into(), zoom_user.into()));
-    form.push(("decision".into(), "allow".into()));
-    let back = Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(format!("{}/oauth/authorize", sim.url))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert!(back.status().is_redirection(), "{}", back.status());
-    let location = back.headers()["location"].to_str().unwrap().to_owned();
-    let query = location.split_once('?').unwrap().1;
-    let callback = app.zoom_callback(doctor, query).await;
-    assert_eq!(callback.status(), 303, "{}", callback.text().await.unwrap());
-}
-
 async fn checked_zoom_user(app: &TestApp, doctor: &Client) -> (u16, String) {
     let response = app.zoom_check(doctor).await;
     let status = response.status().as_u16();

@@ -46,37 +46,6 @@ struct Expected {
     cancelled: bool,
 }
 
-/// Connects `doctor` to the simulator's Zoom user `zoom_user` through the consent page.
-async fn connect_as(app: &TestApp, sim: &Sim, doctor: &Client, zoom_user: &str) {
-    let authorize = app.zoom_authorize(doctor).await;
-    assert_eq!(authorize.status(), 303);
-    let consent = authorize.headers()["location"].to_str().unwrap().to_owned();
-    let mut form: Vec<(String, String)> = [
-        "client_id",
-        "redirect_uri",
-        "state",
-        "code_challenge",
-        "code_challenge_method",
-    ]
-    .iter()
-    .map(|name| (name.to_string(), query_value(&consent, name).unwrap()))
-    .collect();
-    form.push(("user".into(), zoom_user.into()));
-    form.push(("decision".into(), "allow".into()));
-    let back = Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .post(format!("{}/oauth/authorize", sim.url))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    let location = back.headers()["location"].to_str().unwrap().to_owned();
-    let query = location.split_once('?').unwrap().1;
-    assert_eq!(app.zoom_callback(doctor, query).await.status(), 303);
-}
-
 /// The campaign's world: the app (restarted after each crash), Zoom, two doctors.
 struct World {
     sim: Sim,
@@ -256,8 +225,9 @@ impl World {
         let started = Instant::now();
         loop {
             let (jobs, unsettled) = (
-                self.count("SELECT COUNT(*) AS n FROM meeting_jobs").await,
-                self.count(
+                database_count(self.app(), "SELECT COUNT(*) AS n FROM meeting_jobs").await,
+                database_count(
+                    self.app(),
                     "SELECT COUNT(*) AS n FROM meetings WHERE state NOT IN ('ready', 'cancelled')",
                 )
                 .await,
@@ -273,58 +243,20 @@ impl World {
         }
     }
 
-    async fn count(&self, sql: &str) -> i64 {
-        use sqlx::{Connection, Row};
-        if using_postgres() {
-            let mut conn = sqlx::PgConnection::connect(&self.database_url)
-                .await
-                .unwrap();
-            sqlx::query(sql)
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
-                .get("n")
-        } else {
-            let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
-                .await
-                .unwrap();
-            sqlx::query(sql)
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
-                .get("n")
-        }
-    }
-
     /// The model against Zoom: one live meeting per uncancelled visit (by its marker), none
     /// for cancelled ones, each on the right doctor's Zoom user with the visit's latest time.
     async fn check(&self, seed: u64) {
-        use sqlx::{Connection, Row};
+        use sqlx::Row;
         let sql = "SELECT a.public_id, a.status, a.starts_at, a.duration_minutes, m.marker \
                    FROM appointments a JOIN meetings m ON m.appointment_id = a.id";
-        let rows: Vec<(String, String, i64, i64, String)> = if using_postgres() {
-            let mut conn = sqlx::PgConnection::connect(&self.database_url)
-                .await
-                .unwrap();
-            sqlx::query(sql)
-                .fetch_all(&mut conn)
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
-                .collect()
-        } else {
-            let mut conn = sqlx::SqliteConnection::connect(&self.database_url)
-                .await
-                .unwrap();
-            sqlx::query(sql)
-                .fetch_all(&mut conn)
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
-                .collect()
-        };
+        let mut conn = database(self.app()).await;
+        let rows: Vec<(String, String, i64, i64, String)> = sqlx::query(sql)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+            .collect();
         let meetings = live_meetings(&self.sim).await;
         let mut by_marker: HashMap<String, Vec<&Value>> = HashMap::new();
         for m in &meetings {

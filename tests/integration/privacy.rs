@@ -5,7 +5,6 @@
 //! checked in the app's naming scheme; a Basic host cannot hold a long visit; meetings die
 //! after the visit.
 
-use crate::audit::execute_sql;
 use crate::fixtures::*;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};

@@ -8,32 +8,9 @@ use std::time::{Duration, Instant};
 
 /// Waits (bounded) until the visit's create has been sent to Zoom: the intent is on record.
 async fn wait_until_create_sent(c: &Clinic) {
-    use sqlx::{Connection, Row};
     let started = Instant::now();
-    loop {
-        let sql = "SELECT COUNT(*) AS n FROM meetings WHERE create_attempted = 1";
-        let n: i64 = if crate::helpers::using_postgres() {
-            let mut conn = sqlx::PgConnection::connect(&c.app.database_url)
-                .await
-                .unwrap();
-            sqlx::query(sql)
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
-                .get("n")
-        } else {
-            let mut conn = sqlx::SqliteConnection::connect(&c.app.database_url)
-                .await
-                .unwrap();
-            sqlx::query(sql)
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
-                .get("n")
-        };
-        if n > 0 {
-            return;
-        }
+    let sql = "SELECT COUNT(*) AS n FROM meetings WHERE create_attempted = 1";
+    while database_count(&c.app, sql).await == 0 {
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "no create sent"

@@ -700,12 +700,7 @@ impl Db {
         .bind(now)
         .fetch_all(&self.pool)
         .await?;
-        let mut tx = self.pool.begin().await?;
-        for row in &rows {
-            enqueue(&mut tx, row.try_get("id")?, now).await?;
-        }
-        tx.commit().await?;
-        Ok(rows.len() as u64)
+        self.enqueue_rows(&rows, "id", now).await
     }
 
     /// The clinic's Zoom admin says a lock is fixed: every blocked meeting is checked again
@@ -716,9 +711,15 @@ impl Db {
         let rows = sqlx::query("SELECT appointment_id FROM meetings WHERE state = 'blocked'")
             .fetch_all(&self.pool)
             .await?;
+        self.enqueue_rows(&rows, "appointment_id", now).await
+    }
+
+    /// Queues the work of every appointment whose id is in `column` of `rows`, in one
+    /// transaction. Returns how many.
+    async fn enqueue_rows(&self, rows: &[AnyRow], column: &str, now: i64) -> StoreResult<u64> {
         let mut tx = self.pool.begin().await?;
-        for row in &rows {
-            enqueue(&mut tx, row.try_get("appointment_id")?, now).await?;
+        for row in rows {
+            enqueue(&mut tx, row.try_get(column)?, now).await?;
         }
         tx.commit().await?;
         Ok(rows.len() as u64)
