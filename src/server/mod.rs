@@ -12,6 +12,7 @@ mod debug_redaction;
 pub mod demo;
 pub mod http;
 pub mod persistence;
+pub mod push;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub jobs_wake: Arc<tokio::sync::Notify>,
     /// Bounds the password hashes computed at once (logins, password changes, new users).
     pub hashing: Arc<auth::password::HashGate>,
+    /// Announces visit changes to the browser tabs' event streams.
+    pub push: push::Push,
 }
 
 impl FromRef<AppState> for LeptosOptions {

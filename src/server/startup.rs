@@ -85,6 +85,7 @@ impl Application {
             video,
             jobs_wake: Arc::new(tokio::sync::Notify::new()),
             hashing,
+            push: crate::server::push::Push::new(),
         };
         let router = router(state.clone());
         tokio::task::spawn_blocking(password::warm_up);

@@ -39,6 +39,33 @@ pub struct VisitView {
     pub can_retry: bool,
     pub can_change: bool,
     pub can_change_doctor: bool,
+    /// What Zoom told us about the meeting itself (webhooks): waiting, in progress, ended.
+    pub live: LiveView,
+}
+
+/// The meeting's life as Zoom reports it through webhooks, for the visit pages and the
+/// doctor's day view. Times are already in the viewer's zone ("10:02").
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveView {
+    pub state: LiveState,
+    /// Set while the patient sits in Zoom's waiting room (cleared on admit or leave).
+    pub waiting_since: Option<String>,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LiveState {
+    /// Nothing has happened in Zoom yet.
+    #[default]
+    Scheduled,
+    /// The patient is in the waiting room.
+    Waiting,
+    InProgress,
+    Ended,
+    /// The visit's end passed and the meeting never started (shown to staff).
+    NoShow,
 }
 
 impl VisitView {

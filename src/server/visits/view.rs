@@ -4,7 +4,7 @@
 use super::access::{attends, hosts, reassigns};
 use crate::domain::{MeetingState, Role};
 use crate::server::persistence::{AppointmentRow, UserRecord};
-use crate::types::visits::{MeetingView, VisitView};
+use crate::types::visits::{LiveView, MeetingView, VisitView};
 
 pub fn for_viewer(user: &UserRecord, visit: &AppointmentRow) -> VisitView {
     let viewer_zone = user.time_zone.unwrap_or(visit.start.booked_in());
@@ -39,5 +39,6 @@ pub fn for_viewer(user: &UserRecord, visit: &AppointmentRow) -> VisitView {
         can_retry: visit.meeting.state == MeetingState::Failed && hosts(user, visit),
         can_change: !visit.cancelled,
         can_change_doctor: !visit.cancelled && reassigns(user),
+        live: LiveView::default(),
     }
 }
