@@ -6,12 +6,13 @@ use crate::pages::admin_users::AdminUsersPage;
 use crate::pages::audit::AuditPage;
 use crate::pages::home::HomePage;
 use crate::pages::login::LoginPage;
+use crate::pages::outbox::OutboxPage;
 use crate::pages::profile::ProfilePage;
 use crate::pages::visits::{VisitPage, VisitsPage};
 use crate::pages::zoom_admin::ZoomAdminPage;
 use crate::pages::zoom_doctor::ZoomDoctorPage;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -24,6 +25,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
+                // The stylesheet's name carries its content hash (cargo-leptos `hash-files`), like
+                // the scripts': browsers keep it for a year and fetch a new one after a release.
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -73,6 +77,7 @@ pub fn App() -> impl IntoView {
         |_| async { crate::api::auth::current_user().await },
     );
     provide_context(Auth { me, login, logout });
+    crate::components::live::provide_live();
     // Effects only run in the browser: this marks the moment the page became interactive,
     // which the browser tests wait for instead of sleeping.
     Effect::new(|_| {
@@ -82,10 +87,10 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/telehealth.css" />
         <Title text="Telehealth" />
         <Router>
             <Nav />
+            <crate::components::live::LiveStream />
             <main class="page">
                 <Routes fallback=|| view! { <p class="notice">"Page not found."</p> }>
                     <Route path=path!("/") view=HomePage />
@@ -97,6 +102,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/visits") view=VisitsPage />
                     <Route path=path!("/visits/:id") view=VisitPage />
                     <Route path=path!("/admin/audit") view=AuditPage />
+                    <Route path=path!("/admin/outbox") view=OutboxPage />
                 </Routes>
             </main>
         </Router>

@@ -4,7 +4,11 @@
 
 pub mod audit;
 pub mod auth;
+pub mod live;
+pub mod outbox;
+pub mod preferences;
 pub mod profile;
+pub mod sign_in;
 pub mod users;
 pub mod visits;
 pub mod zoom;

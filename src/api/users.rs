@@ -39,7 +39,7 @@ pub async fn create_user(
     role: String,
     display_name: Option<String>,
     time_zone: Option<String>,
-    password: String,
+    #[server(default)] password: String,
 ) -> Result<UserView, AppError> {
     use super::ProfileFields;
     use crate::domain::{NewPassword, Role};
@@ -51,8 +51,15 @@ pub async fn create_user(
     let admin = ctx.require(&[Role::Admin]).await?;
     let fields =
         ProfileFields::parse(&email, &role, display_name.as_deref(), time_zone.as_deref())?;
-    let password =
-        NewPassword::parse(&password).map_err(|e| AppError::validation("password", e.0))?;
+    // A patient created without a password is invited by mail to choose one; until then
+    // the account holds a random password nobody knows.
+    let invite = fields.role == Role::Patient && password.is_empty();
+    let password = if invite {
+        NewPassword::parse(&crate::server::notify::links::unusable_password())
+    } else {
+        NewPassword::parse(&password)
+    }
+    .map_err(|e| AppError::validation("password", e.0))?;
     let hash = ctx
         .state
         .hashing
@@ -79,6 +86,9 @@ pub async fn create_user(
     )
     .detail(user.role.as_str());
     audit::record(&ctx.state.db, entry).await.ok();
+    if invite {
+        crate::server::notify::links::invite(&ctx.state, &user).await?;
+    }
     Ok(UserView::from(user))
 }
 

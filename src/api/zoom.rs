@@ -6,8 +6,8 @@ use crate::error::AppError;
 use leptos::prelude::*;
 
 pub use crate::types::zoom::{
-    ConnectionState, DisconnectReport, DoctorZoomRow, MyZoomView, TestOutcome, ZoomAccountView,
-    ZoomSettingsView,
+    ConnectionState, DisconnectReport, DoctorZoomRow, MyZoomView, TestOutcome, WebhookView,
+    ZoomAccountView, ZoomSettingsView,
 };
 
 #[server(prefix = "/api", endpoint = "admin/zoom/settings")]
@@ -111,4 +111,18 @@ pub async fn recheck_blocked_visits() -> Result<u64, AppError> {
     let ctx = CallContext::get().await?;
     let admin = ctx.require(&[Role::Admin]).await?;
     zoom_connections::recheck_blocked(&ctx.state, &admin).await
+}
+
+/// Sets the secret token of the Zoom app's event subscription (webhooks). Write-only: sealed
+/// at rest, never shown again.
+#[server(prefix = "/api", endpoint = "admin/zoom/webhook-secret")]
+#[cfg_attr(feature = "ssr", tracing::instrument(skip_all))]
+pub async fn save_webhook_secret(secret_token: String) -> Result<(), AppError> {
+    use crate::domain::{Role, ZoomIdentifier};
+    use crate::server::{auth::CallContext, webhooks};
+    let ctx = CallContext::get().await?;
+    let admin = ctx.require(&[Role::Admin]).await?;
+    let secret = ZoomIdentifier::parse(&secret_token)
+        .map_err(|e| AppError::validation("secret_token", e.0))?;
+    webhooks::save_secret(&ctx.state, &admin, secret).await
 }

@@ -1,4 +1,6 @@
 //! Reusable pieces of pages.
 
 pub mod field;
+pub mod live;
 pub mod nav;
+pub mod zone;

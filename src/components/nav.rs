@@ -33,6 +33,7 @@ pub fn Nav() -> impl IntoView {
                                         <a href="/admin/users">"Users"</a>
                                         <a href="/admin/zoom">"Zoom settings"</a>
                                         <a href="/admin/audit">"Audit log"</a>
+                                        <a href="/admin/outbox">"Outbox"</a>
                                     </Show>
                                     <Show when=move || is_doctor>
                                         <a href="/zoom">"Zoom"</a>

@@ -157,9 +157,11 @@ fn UserForm(
     let field_error = move |field: &'static str, typed: RwSignal<String>| {
         form_field_error(parsed, field, typed, submitted, last_error)
     };
+    // A patient created without a password is mailed an invitation to choose one.
+    let invites = move || Role::parse(&role.get()).ok() == Some(Role::Patient);
     let password_error = Signal::derive(move || {
         let typed = password.get();
-        if typed.is_empty() && !submitted.get() {
+        if typed.is_empty() && (!submitted.get() || invites()) {
             return server_error_for(last_error, "password").get();
         }
         NewPassword::parse(&typed).err().map(|e| e.0)
@@ -201,7 +203,11 @@ fn UserForm(
                     active: existing_active,
                 });
             }
-            None if fields_ok && NewPassword::parse(&password.get_untracked()).is_ok() => {
+            None if fields_ok
+                && (NewPassword::parse(&password.get_untracked()).is_ok()
+                    || (password.get_untracked().is_empty()
+                        && Role::parse(&role.get_untracked()).ok() == Some(Role::Patient))) =>
+            {
                 create.dispatch(CreateUser {
                     email: email.get_untracked(),
                     role: role.get_untracked(),
@@ -229,11 +235,11 @@ fn UserForm(
             </Show>
             <Show when=shows_zone>
                 <div class="field">
-                    <TextField label="Time zone" name="time_zone" value=zone error=field_error("time_zone", zone) placeholder="Europe/Berlin" />
+                    <crate::components::zone::ZoneField label="Time zone" name="time_zone" value=zone error=field_error("time_zone", zone) prefer_browser=!is_edit />
                 </div>
             </Show>
             <Show when=move || !is_edit>
-                <TextField label="Initial password" name="password" value=password error=password_error kind="password" autocomplete="new-password" />
+                <TextField label="Initial password (patients: leave empty to mail an invitation)" name="password" value=password error=password_error kind="password" autocomplete="new-password" />
             </Show>
             <p class="error" role="alert" data-testid="form-error">{move || general_error.get()}</p>
             <Show when=move || !is_edit && matches!(create.value().get(), Some(Ok(_)))>

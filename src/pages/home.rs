@@ -1,3 +1,4 @@
+use super::day::DayPanel;
 use super::RequireRole;
 use crate::api::Me;
 use crate::domain::Role;
@@ -49,5 +50,6 @@ fn role_home(me: Me) -> impl IntoView {
             </p>
             {body}
         </section>
+        {(me.role != Role::Patient).then(|| view! { <DayPanel role=me.role /> })}
     }
 }

@@ -1,4 +1,5 @@
 use crate::api::auth::Login;
+use crate::api::sign_in::RequestSignInLink;
 use crate::app::Auth;
 use crate::components::field::{server_error_for, server_error_general, TextField};
 use crate::domain::Email;
@@ -81,6 +82,27 @@ pub fn LoginPage() -> impl IntoView {
         }
     });
     let general_error = server_error_general(last_error, &["email", "password"]);
+    let link = ServerAction::<RequestSignInLink>::new();
+    let link_answer = move || {
+        match link.value().get() {
+        Some(Ok(())) => Some(
+            "If this address belongs to a patient account, a sign-in link is on its way. It works once, for 15 minutes."
+                .to_owned(),
+        ),
+        Some(Err(error)) => Some(error.to_string()),
+        None => None,
+    }
+    };
+    let on_link = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        submitted.set(true);
+        if Email::parse(&email.get_untracked()).is_ok() {
+            link.dispatch(RequestSignInLink {
+                email: email.get_untracked(),
+                next: query.with_untracked(|q| q.get("next")).unwrap_or_default(),
+            });
+        }
+    };
 
     // Only a login made on this visit to the page counts, not one from earlier in the session.
     let logins_before = auth.login.version().get_untracked();
@@ -115,6 +137,13 @@ pub fn LoginPage() -> impl IntoView {
                 <button type="submit" disabled=move || auth.login.pending().get()>
                     {move || if auth.login.pending().get() { "Logging in…" } else { "Log in" }}
                 </button>
+            </form>
+            <form method="post" action="/api/auth/sign-in-link" on:submit=on_link novalidate>
+                <p class="muted">"No password? Patients can sign in with a link sent to their email."</p>
+                <button type="submit" class="secondary" data-testid="email-link" disabled=move || link.pending().get()>
+                    "Email me a sign-in link"
+                </button>
+                <p role="status" data-testid="link-answer">{link_answer}</p>
             </form>
         </section>
     }

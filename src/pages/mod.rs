@@ -2,12 +2,16 @@
 
 pub mod admin_users;
 pub mod audit;
+pub mod day;
 pub mod home;
 pub mod login;
+pub mod outbox;
+pub mod preferences;
 pub mod profile;
 pub mod visits;
 pub mod zoom_admin;
 pub mod zoom_doctor;
+pub mod zoom_webhooks;
 
 use crate::api::Me;
 use crate::app::Auth;

@@ -2,6 +2,7 @@
 //! Start for the doctor, Join for the patient, a countdown and a calendar file.
 
 use super::RequireRole;
+use crate::api::live::{live_visit, live_visits};
 use crate::api::visits::{
     booking_options, get_visit, list_visits, BookVisit, CancelVisit, ChangeDoctor, JoinMeeting,
     JoinWindow, RescheduleVisit, RetryMeeting, StartMeeting, VisitTimeFields, VisitView,
@@ -10,23 +11,15 @@ use crate::api::Me;
 use crate::components::field::{
     form_field_error, server_error_for, server_error_general, TextField,
 };
+use crate::components::live::{ticker, Live};
+use crate::components::zone::ZoneField;
 use crate::domain::{MeetingState, Role};
 use crate::error::AppError;
+use crate::pages::day::live_label;
+use crate::types::visits::LiveState;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use std::time::Duration;
-
-/// A signal that ticks every `period` in the browser (never on the server), for polling and
-/// clocks; the interval stops when the owning view goes away.
-fn ticker(period: Duration) -> RwSignal<u64> {
-    let tick = RwSignal::new(0u64);
-    Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(move || tick.update(|t| *t += 1), period) {
-            on_cleanup(move || handle.clear());
-        }
-    });
-    tick
-}
 
 fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
@@ -69,17 +62,26 @@ fn Visits(me: Me) -> impl IntoView {
     let book = ServerAction::<BookVisit>::new();
     let cancel = ServerAction::<CancelVisit>::new();
     let retry = ServerAction::<RetryMeeting>::new();
-    let tick = ticker(Duration::from_secs(2));
+    // Re-read when the push stream says a visit changed (through the passive path, which is
+    // not activity), or after one of this page's own actions.
+    let live = Live::use_context();
+    let baseline = live.pulse.get_untracked();
     let visits = Resource::new(
         move || {
             (
-                tick.get(),
+                live.pulse.get(),
                 book.version().get(),
                 cancel.version().get(),
                 retry.version().get(),
             )
         },
-        |_| list_visits(),
+        move |(pulse, ..)| async move {
+            if Live::pushed(pulse, baseline) {
+                live_visits().await
+            } else {
+                list_visits().await
+            }
+        },
     );
     let is_staff = me.role != Role::Patient;
     let action_error = move || {
@@ -142,6 +144,7 @@ fn VisitRow(
             {is_staff.then(|| view! { <td>{visit.patient.clone()}</td> })}
             <td>
                 <StateBadge visit=visit.clone() />
+                {(visit.live.state != LiveState::Scheduled).then(|| view! { <p class="small" data-testid="live-state">{live_label(&visit)}</p> })}
                 {reason.map(|r| view! { <p class="muted small" data-testid="meeting-reason">{r}</p> })}
                 {warning.map(|w| view! { <p class="error small" data-testid="meeting-warning">{w}</p> })}
             </td>
@@ -170,14 +173,29 @@ fn BookingForm(me: Me, book: ServerAction<BookVisit>) -> impl IntoView {
     });
     let patient = RwSignal::new(String::new());
     let start = RwSignal::new(String::new());
+    // Without a zone of their own, the person books in the browser's zone (filled in once the
+    // page is interactive).
     let zone = RwSignal::new(
         me.time_zone
             .map(|z| z.name().to_owned())
-            .unwrap_or_else(|| "UTC".into()),
+            .unwrap_or_default(),
     );
     let duration = RwSignal::new("30".to_owned());
     let reason = RwSignal::new(String::new());
     let submitted = RwSignal::new(false);
+    // Choosing a doctor preselects their default visit length (still editable).
+    Effect::new(move |_| {
+        let chosen = doctor.get();
+        let minutes = options.with(|o| {
+            o.as_ref()
+                .and_then(|r| r.as_ref().ok())
+                .and_then(|c| c.doctors.iter().find(|d| d.id.to_string() == chosen))
+                .and_then(|d| d.default_minutes)
+        });
+        if let Some(minutes) = minutes {
+            duration.set(minutes.to_string());
+        }
+    });
     let parsed = Memo::new(move |_| {
         VisitTimeFields::parse(&start.get(), &zone.get(), &duration.get()).map(|_| ())
     });
@@ -271,7 +289,7 @@ fn BookingForm(me: Me, book: ServerAction<BookVisit>) -> impl IntoView {
                                     </div>
                                 })}
                                 <TextField label="Date and time" name="start" value=start error=field_error("start", start) kind="datetime-local" />
-                                <TextField label="Time zone of that time" name="zone" value=zone error=field_error("zone", zone) placeholder="Europe/Berlin" />
+                                <ZoneField label="Time zone of that time" name="zone" value=zone error=field_error("zone", zone) prefer_browser=true />
                                 <TextField label="Length (minutes)" name="duration" value=duration error=field_error("duration", duration) kind="number" />
                                 <TextField label="Reason (optional, not sent to Zoom)" name="reason" value=reason error=server_error_for(last_error, "reason") />
                                 <p class="muted" data-testid="start-preview">{preview}</p>
@@ -322,20 +340,27 @@ fn Visit(me: Me) -> impl IntoView {
     let change_doctor = ServerAction::<ChangeDoctor>::new();
     let cancel = ServerAction::<CancelVisit>::new();
     let retry = ServerAction::<RetryMeeting>::new();
-    let poll = ticker(Duration::from_secs(3));
     let clock = ticker(Duration::from_secs(1));
+    let live = Live::use_context();
+    let baseline = live.pulse.get_untracked();
     let visit = Resource::new(
         move || {
             (
                 id(),
-                poll.get(),
+                live.pulse.get(),
                 reschedule.version().get(),
                 change_doctor.version().get(),
                 cancel.version().get(),
                 retry.version().get(),
             )
         },
-        |(id, ..)| get_visit(id),
+        move |(id, pulse, ..)| async move {
+            if Live::pushed(pulse, baseline) {
+                live_visit(id).await
+            } else {
+                get_visit(id).await
+            }
+        },
     );
     Effect::new(move |_| {
         if let Some(Ok(link)) = start.value().get() {
@@ -382,6 +407,7 @@ fn Visit(me: Me) -> impl IntoView {
                                 <dt>"Length"</dt><dd>{format!("{} minutes", v.duration_minutes)}</dd>
                                 {is_staff.then(|| view! { <dt>"Patient"</dt><dd>{v.patient.clone()}</dd> })}
                                 {v.reason.clone().map(|r| view! { <dt>"Reason"</dt><dd>{r}</dd> })}
+                                {(v.live.state != LiveState::Scheduled).then(|| view! { <dt>"Now"</dt><dd data-testid="live-state">{live_label(&v)}</dd> })}
                                 <dt>"Video meeting"</dt><dd><StateBadge visit=v.clone() />
                                     {v.meeting.reason.clone().map(|r| view! { <span class="muted small" data-testid="meeting-reason">" " {r}</span> })}
                                     {v.meeting.warning.clone().map(|w| view! { <p class="error small" data-testid="meeting-warning">{w}</p> })}
@@ -457,7 +483,7 @@ fn RescheduleForm(visit: VisitView, reschedule: ServerAction<RescheduleVisit>) -
             <h2>"Reschedule"</h2>
             <form on:submit=on_submit novalidate data-testid="reschedule-form">
                 <TextField label="New date and time" name="start" value=start error=field_error("start", start) kind="datetime-local" />
-                <TextField label="Time zone of that time" name="zone" value=zone error=field_error("zone", zone) />
+                <ZoneField label="Time zone of that time" name="zone" value=zone error=field_error("zone", zone) />
                 <TextField label="Length (minutes)" name="duration" value=duration error=field_error("duration", duration) kind="number" />
                 <p class="error" role="alert">{move || general_error.get()}</p>
                 <Show when=move || matches!(reschedule.value().get(), Some(Ok(_)))>

@@ -39,10 +39,16 @@ fn ZoomAdmin() -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading Zoom settings…"</p> }>
             {move || settings.get().map(|result| match result {
-                Ok(view) => view! { <SettingsForm view=view.clone() save /> <Doctors view map /> }.into_any(),
+                Ok(view) => view! {
+                    <SettingsForm view=view.clone() save />
+                    <super::zoom_webhooks::WebhookSettings webhook=view.webhook.clone() />
+                    <Doctors view map />
+                }
+                .into_any(),
                 Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
             })}
         </Transition>
+        <super::preferences::ClinicDefaults />
     }
 }
 

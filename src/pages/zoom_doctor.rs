@@ -7,7 +7,7 @@ use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn ZoomDoctorPage() -> impl IntoView {
-    view! { <RequireRole roles=&[Role::Doctor] content=|_| view! { <MyZoom /> } /> }
+    view! { <RequireRole roles=&[Role::Doctor] content=|_| view! { <MyZoom /> <super::preferences::DoctorPreferences /> } /> }
 }
 
 #[component]

@@ -115,8 +115,13 @@ pub struct Settings {
     pub patient_max_open_visits: u32,
     /// Bookings and reschedules a patient may make in 24 hours (each costs a Zoom call).
     pub patient_max_daily_changes: u32,
+    /// Zoom's daily limit of meeting creates and updates per host (100); updates that only
+    /// carry a doctor's changed preferences use at most three quarters of it a day.
+    pub zoom_daily_meeting_limit: u32,
     /// Outside demo mode, serve an `http://` PUBLIC_URL anyway (a local trial only).
     pub allow_insecure_http: bool,
+    /// Mail: the SMTP server (none: mail waits in the outbox), sender, reminder leads.
+    pub mail: MailSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -155,6 +160,7 @@ struct FileLayer {
     password_hash_wait_ms: Option<u64>,
     patient_max_open_visits: Option<u32>,
     patient_max_daily_changes: Option<u32>,
+    zoom_daily_meeting_limit: Option<u32>,
     allow_insecure_http: Option<bool>,
 }
 
@@ -190,6 +196,7 @@ impl Settings {
             });
         }
 
+        let mail = MailSettings::load(&env, &public_url)?;
         let settings = Settings {
             database_url: DatabaseUrl::parse(&database_url)?,
             public_url,
@@ -304,9 +311,13 @@ impl Settings {
             patient_max_daily_changes: parse_env(&env, "PATIENT_MAX_DAILY_CHANGES")?
                 .or(file.patient_max_daily_changes)
                 .unwrap_or(20),
+            zoom_daily_meeting_limit: parse_env(&env, "ZOOM_DAILY_MEETING_LIMIT")?
+                .or(file.zoom_daily_meeting_limit)
+                .unwrap_or(100),
             allow_insecure_http: parse_env(&env, "ALLOW_INSECURE_HTTP")?
                 .or(file.allow_insecure_http)
                 .unwrap_or(false),
+            mail,
         };
         for (name, url) in [
             ("ZOOM_OAUTH_BASE_URL", &settings.zoom_oauth_base_url),
@@ -341,6 +352,12 @@ impl Settings {
         {
             return Err(ConfigError::Invalid {
                 name: "PASSWORD_HASH_CONCURRENCY / PATIENT_MAX_*",
+                reason: "must be greater than zero".into(),
+            });
+        }
+        if settings.zoom_daily_meeting_limit == 0 {
+            return Err(ConfigError::Invalid {
+                name: "ZOOM_DAILY_MEETING_LIMIT",
                 reason: "must be greater than zero".into(),
             });
         }
@@ -679,4 +696,140 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("DATABASE_URL"));
     }
+}
+
+/// How mail leaves the app. Read from the environment only (`SMTP_*`, `MAIL_*`); credentials
+/// are secrets and never part of the URL. Reminder lead times are the doctors' preferences
+/// (clinic default 24 h and 15 min), set on the Zoom pages.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// None: mail is kept in the outbox, shown as not sent, and nothing else changes.
+    pub smtp: Option<SmtpSettings>,
+    /// The sender, as `Name <address>` or a bare address.
+    pub from: String,
+    /// The longest wait between two attempts of a mail the server did not take.
+    pub retry_max: Duration,
+    /// How long a worker holds a mail it is sending; also bounds one SMTP exchange.
+    pub lease: Duration,
+    /// Whether staff (not only patients) may sign in with an emailed link.
+    pub staff_sign_in_links: bool,
+    /// Test controls (the reminder clock): only with a loopback `http://` PUBLIC_URL, so a
+    /// real install cannot turn them on.
+    pub test_controls: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// `smtps://`: TLS from the first byte (port 465).
+    Implicit,
+    /// `smtp://` to another host: STARTTLS is required, never skipped.
+    StartTls,
+    /// `smtp://` to this machine (a local relay, the test sink): nothing crosses a network.
+    Plain,
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+}
+
+impl MailSettings {
+    fn load(env: &impl Fn(&str) -> Option<String>, public_url: &str) -> Result<Self, ConfigError> {
+        let smtp = match env("SMTP_URL").filter(|u| !u.trim().is_empty()) {
+            None => None,
+            Some(raw) => Some(parse_smtp_url(&raw, env)?),
+        };
+        let public_host = reqwest::Url::parse(public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "localhost".into());
+        let from =
+            env("MAIL_FROM").unwrap_or_else(|| format!("Telehealth <no-reply@{public_host}>"));
+        if from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(ConfigError::Invalid {
+                name: "MAIL_FROM",
+                reason: format!("{from:?} is not an address like 'Clinic <visits@clinic.example>'"),
+            });
+        }
+        let test_controls = parse_env(env, "TEST_CONTROLS")?.unwrap_or(false);
+        if test_controls && !(public_url.starts_with("http://") && is_loopback(&public_host)) {
+            return Err(ConfigError::Invalid {
+                name: "TEST_CONTROLS",
+                reason: "only for tests: needs an http:// PUBLIC_URL on 127.0.0.1 or localhost"
+                    .into(),
+            });
+        }
+        let lease = Duration::from_secs(parse_env(env, "MAIL_LEASE_SECS")?.unwrap_or(120));
+        if lease < Duration::from_secs(10) {
+            return Err(ConfigError::Invalid {
+                name: "MAIL_LEASE_SECS",
+                reason: "must be at least 10 s (it bounds one SMTP exchange)".into(),
+            });
+        }
+        Ok(Self {
+            smtp,
+            from,
+            retry_max: Duration::from_secs(
+                parse_env(env, "MAIL_RETRY_MAX_SECS")?.unwrap_or(600).max(1),
+            ),
+            lease,
+            staff_sign_in_links: parse_env(env, "STAFF_SIGN_IN_LINKS")?.unwrap_or(false),
+            test_controls,
+        })
+    }
+}
+
+fn parse_smtp_url(
+    raw: &str,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<SmtpSettings, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        name: "SMTP_URL",
+        reason,
+    };
+    let url = reqwest::Url::parse(raw.trim()).map_err(|e| invalid(e.to_string()))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        // The URL is logged and shown in errors; credentials go in their own secret settings.
+        return Err(invalid(
+            "must not carry credentials: set SMTP_USERNAME and SMTP_PASSWORD instead".into(),
+        ));
+    }
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| invalid("names no host".into()))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let (tls, default_port) = match url.scheme() {
+        "smtps" => (SmtpTls::Implicit, 465),
+        "smtp" if is_loopback(&host) => (SmtpTls::Plain, 25),
+        "smtp" => (SmtpTls::StartTls, 587),
+        other => {
+            return Err(invalid(format!(
+                "{other}:// is not smtp:// (STARTTLS) or smtps:// (implicit TLS)"
+            )))
+        }
+    };
+    let username = env("SMTP_USERNAME").filter(|u| !u.is_empty());
+    let password = env("SMTP_PASSWORD")
+        .filter(|p| !p.is_empty())
+        .map(SecretString::from);
+    if username.is_some() != password.is_some() {
+        return Err(ConfigError::Invalid {
+            name: "SMTP_USERNAME / SMTP_PASSWORD",
+            reason: "set both or neither".into(),
+        });
+    }
+    Ok(SmtpSettings {
+        host,
+        port: url.port().unwrap_or(default_port),
+        tls,
+        username,
+        password,
+    })
 }

@@ -41,6 +41,7 @@ pub enum Purpose {
     OAuthVerifier,
     MeetingPasscode,
     MeetingJoinUrl,
+    ZoomWebhookSecret,
 }
 
 /// Where values of one purpose live: table, the column that identifies a row, the column.
@@ -52,7 +53,7 @@ pub struct SealedColumn {
 }
 
 impl Purpose {
-    pub const ALL: [Purpose; 7] = [
+    pub const ALL: [Purpose; 8] = [
         Purpose::ZoomClientSecret,
         Purpose::ZoomAccessToken,
         Purpose::ZoomRefreshToken,
@@ -60,6 +61,7 @@ impl Purpose {
         Purpose::OAuthVerifier,
         Purpose::MeetingPasscode,
         Purpose::MeetingJoinUrl,
+        Purpose::ZoomWebhookSecret,
     ];
 
     /// The associated data of `v1.` values: `table.column` without the `_enc` suffix; `v2.`
@@ -74,6 +76,7 @@ impl Purpose {
             Purpose::OAuthVerifier => "oauth_states.verifier",
             Purpose::MeetingPasscode => "meetings.passcode",
             Purpose::MeetingJoinUrl => "meetings.join_url",
+            Purpose::ZoomWebhookSecret => "zoom_settings.webhook_secret",
         }
     }
 
@@ -86,6 +89,7 @@ impl Purpose {
             Purpose::OAuthVerifier => ("oauth_states", "state_hash", "verifier_enc"),
             Purpose::MeetingPasscode => ("meetings", "appointment_id", "passcode_enc"),
             Purpose::MeetingJoinUrl => ("meetings", "appointment_id", "join_url_enc"),
+            Purpose::ZoomWebhookSecret => ("zoom_settings", "id", "webhook_secret_enc"),
         };
         SealedColumn {
             table,

@@ -47,6 +47,7 @@ fn the_debug_of_every_type_holding_a_secret_shows_none() {
         duration_minutes: 30,
         time_zone: "UTC".into(),
         passcode: SecretString::from("SECRETPASS"),
+        preferences: Default::default(),
     };
     assert_redacted("MeetingSpec", format!("{spec:?}"));
     let created = CreatedMeeting {

@@ -71,10 +71,17 @@ pub fn announce() {
 pub const DEMO_ZOOM_CLIENT_ID: &str = "demo-oauth-client";
 pub const DEMO_ZOOM_CLIENT_SECRET: &str = "demo-oauth-secret";
 
-/// Points a fresh demo install at the simulator's OAuth app, so Connect works at once.
-/// Settings an admin already saved are left alone.
+/// The webhook secret token `scripts/dev.sh` gives the simulator (`--webhook-secret`), so
+/// the simulator's events reach the demo app signed and accepted.
+pub const DEMO_WEBHOOK_SECRET: &str = "demo-webhook-secret-token";
+
+/// Points a fresh demo install at the simulator's OAuth app, so Connect works at once, and
+/// at its webhooks. Settings an admin already saved are left alone.
 pub async fn seed_zoom_settings(db: &Db, keyring: &Keyring) -> Result<(), StoreError> {
     if db.zoom_settings().await?.is_some() {
+        if db.webhook_secret().await?.is_none() {
+            seed_webhook_secret(db, keyring).await?;
+        }
         return Ok(());
     }
     let admin = db
@@ -88,7 +95,13 @@ pub async fn seed_zoom_settings(db: &Db, keyring: &Keyring) -> Result<(), StoreE
         None,
         admin.map(|(u, _)| u.id),
     )
-    .await
+    .await?;
+    seed_webhook_secret(db, keyring).await
+}
+
+async fn seed_webhook_secret(db: &Db, keyring: &Keyring) -> Result<(), StoreError> {
+    let sealed = keyring.seal(DEMO_WEBHOOK_SECRET, Purpose::ZoomWebhookSecret, 1);
+    db.save_webhook_secret(sealed).await.map(|_| ())
 }
 
 /// Creates the demo accounts that do not exist yet; existing ones are left as they are.

@@ -113,7 +113,9 @@ const PUBLIC_PAGES: &[&str] = &[
     "/readyz",
     "/pkg/",
     "/favicon.ico",
+    "/robots.txt",
     "/api/",
+    "/webhooks/",
 ];
 
 /// Anonymous visitors to a protected page go to the login page and come back afterwards;

@@ -1,6 +1,7 @@
 //! Everything that only runs on the server: configuration, startup, HTTP plumbing, auth and
 //! persistence. Compiled only with the `ssr` feature.
 
+pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod cli;
@@ -10,14 +11,18 @@ pub mod crypto;
 #[cfg(test)]
 mod debug_redaction;
 pub mod demo;
+pub mod demo_clinic;
 pub mod http;
+pub mod notify;
 pub mod persistence;
+pub mod preferences;
 pub mod push;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
 pub mod video;
 pub mod visits;
+pub mod webhooks;
 pub mod zoom_connections;
 
 use crate::error::AppError;
@@ -41,6 +46,8 @@ pub struct AppState {
     pub hashing: Arc<auth::password::HashGate>,
     /// Announces visit changes to the browser tabs' event streams.
     pub push: push::Push,
+    /// Wakes the mail worker and the reminder scheduler; the reminders' clock.
+    pub notify: notify::Notifier,
 }
 
 impl FromRef<AppState> for LeptosOptions {

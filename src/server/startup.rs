@@ -8,7 +8,7 @@ use crate::server::video::zoom::ZoomProvider;
 use crate::server::visits::worker::MeetingWorker;
 use crate::server::{demo, http, routes, AppState};
 use axum::http::{header, HeaderValue, Request};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -50,8 +50,9 @@ pub enum StartupError {
 impl Application {
     pub async fn build(
         settings: Settings,
-        leptos_options: LeptosOptions,
+        mut leptos_options: LeptosOptions,
     ) -> Result<Self, StartupError> {
+        crate::server::assets::settle_hash_files(&mut leptos_options);
         let keyring = Arc::new(settings.keyring()?);
         settings.require_secure_transport()?;
         let db = Db::connect(&settings.database_url).await?;
@@ -86,6 +87,7 @@ impl Application {
             jobs_wake: Arc::new(tokio::sync::Notify::new()),
             hashing,
             push: crate::server::push::Push::new(),
+            notify: crate::server::notify::Notifier::default(),
         };
         let router = router(state.clone());
         tokio::task::spawn_blocking(password::warm_up);
@@ -109,20 +111,47 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
         let meetings = tokio::spawn(MeetingWorker::new(&self.state).run());
+        tokio::spawn(crate::server::demo_clinic::bring_to_life(
+            self.state.clone(),
+        ));
+        let notifications = crate::server::notify::spawn(&self.state);
+        let push = self
+            .state
+            .push
+            .start(&self.state.db, &self.state.settings.database_url);
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, service)
+        let result = axum::serve(without_delay(self.listener), service)
             .with_graceful_shutdown(self.shutdown)
             .await;
         housekeeping.abort();
         // A job cut off here keeps its lease and is taken up again after it expires; every
         // step of a job is safe to repeat.
         meetings.abort();
+        // A mail cut off mid-send keeps its lease and goes again after it (README).
+        notifications.iter().for_each(|task| task.abort());
+        push.iter().for_each(|task| task.abort());
         self.state.db.close().await;
         tracing::info!("stopped");
         result
     }
+}
+
+/// The listener the server accepts on: every accepted socket has `TCP_NODELAY`.
+/// A response goes out in several writes (headers, then body chunks); with Nagle's algorithm
+/// the kernel holds the later ones until the client's delayed ACK, ~40 ms per page on a
+/// keep-alive connection with the CPU idle.
+pub type Serving = axum::serve::TapIo<TcpListener, fn(&mut tokio::net::TcpStream)>;
+
+pub fn without_delay(listener: TcpListener) -> Serving {
+    use axum::serve::ListenerExt;
+    fn nodelay(stream: &mut tokio::net::TcpStream) {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY on an accepted connection");
+        }
+    }
+    listener.tap_io(nodelay as fn(&mut tokio::net::TcpStream))
 }
 
 pub fn router(state: AppState) -> Router {
@@ -153,11 +182,30 @@ pub fn router(state: AppState) -> Router {
             get(routes::calendar::calendar),
         )
         .route("/api/admin/audit.csv", get(routes::audit_export::export))
+        .route("/_test/clock", axum::routing::post(routes::test_clock::set))
+        .route(
+            "/api/auth/link",
+            get(routes::sign_in::show).post(routes::sign_in::use_link),
+        )
+        .route(
+            "/api/auth/invite",
+            get(routes::sign_in::invite_show).post(routes::sign_in::invite_accept),
+        )
+        .route(
+            "/api/admin/outbox/{id}/message.html",
+            get(routes::outbox::message),
+        )
+        .route(
+            "/api/admin/outbox/{id}/invite.ics",
+            get(routes::outbox::invite),
+        )
+        .route("/webhooks/zoom", post(routes::webhooks::zoom))
+        .route("/api/events", get(routes::events::events))
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(crate::server::assets::static_or_page)
         .layer(axum::middleware::from_fn(http::api_error_status))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

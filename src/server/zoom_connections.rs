@@ -138,6 +138,7 @@ pub async fn settings_view(state: &AppState) -> Result<ZoomSettingsView, AppErro
         secret_set_at: settings.as_ref().map(|s| s.secret_set_at),
         redirect_url: state.settings.oauth_redirect_url(),
         doctors,
+        webhook: crate::server::webhooks::view(state).await?,
     })
 }
 

@@ -61,6 +61,10 @@ names! {
         ZoomConnect => "zoom.connect",
         ZoomDisconnect => "zoom.disconnect",
         ZoomRecheck => "zoom.recheck",
+        PreferencesDefaults => "preferences.defaults",
+        PreferencesSave => "preferences.save",
+        ZoomWebhookSecret => "zoom.webhook_secret",
+        ZoomDeauthorized => "zoom.deauthorized",
         VisitBook => "visit.book",
         VisitOpen => "visit.open",
         VisitList => "visit.list",
@@ -74,6 +78,7 @@ names! {
         MeetingCreate => "meeting.create",
         MeetingUpdate => "meeting.update",
         MeetingDelete => "meeting.delete",
+        MeetingDeletedInZoom => "meeting.deleted_in_zoom",
         AuditExport => "audit.export",
     }
 }

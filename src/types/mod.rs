@@ -3,6 +3,9 @@
 //! the controller layer (`api`) and the server so neither has to import from the other.
 
 pub mod audit;
+pub mod live;
+pub mod mail;
+pub mod preferences;
 pub mod users;
 pub mod visits;
 pub mod zoom;

@@ -79,6 +79,9 @@ pub struct Choice {
     pub id: i64,
     pub label: String,
     pub time_zone: Option<String>,
+    /// A doctor's default visit length in minutes (the booking form preselects it).
+    #[serde(default)]
+    pub default_minutes: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

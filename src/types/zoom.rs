@@ -46,6 +46,22 @@ pub struct ZoomSettingsView {
     /// The exact redirect URL to register in the Zoom app.
     pub redirect_url: String,
     pub doctors: Vec<DoctorZoomRow>,
+    /// Zoom's event notifications (webhooks).
+    #[serde(default)]
+    pub webhook: WebhookView,
+}
+
+/// The webhook endpoint as the admin sets it up in the Zoom app. The secret token goes in,
+/// never out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookView {
+    /// The event notification endpoint URL to enter in the Zoom app.
+    pub endpoint_url: String,
+    /// When the secret token was last set (Unix seconds).
+    pub secret_set_at: Option<i64>,
+    /// What the endpoint received, by kind (`accepted`, `duplicate`, `refused_signature`,
+    /// `refused_stale`, `unknown_meeting`…), since the install.
+    pub counters: Vec<(String, i64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,5 +1,6 @@
 //! `zoom-sim [--addr 127.0.0.1:3002] [--token-ttl-secs N] [--rate-limit-per-sec N]
-//! [--daily-meeting-limit N] [--public-url URL]`.
+//! [--daily-meeting-limit N] [--public-url URL] [--webhook-url URL --webhook-secret TOKEN]
+//! [--webhook-retry-scale F]`.
 
 use super::{SimConfig, Simulator};
 use std::io::Write;
@@ -21,6 +22,14 @@ fn parse_args(args: Vec<String>) -> Result<(std::net::SocketAddr, SimConfig), St
             "--rate-limit-per-sec" => config.rate_limit_per_sec = number(value()?)? as u32,
             "--daily-meeting-limit" => config.daily_meeting_limit = number(value()?)? as u32,
             "--public-url" => config.public_url = Some(value()?.trim_end_matches('/').to_owned()),
+            "--webhook-url" => config.webhooks.url = Some(value()?),
+            "--webhook-secret" => config.webhooks.secret_token = Some(value()?),
+            "--webhook-retry-scale" => {
+                let v = value()?;
+                config.webhooks.retry_scale = v
+                    .parse()
+                    .map_err(|_| format!("{flag}: {v:?} is not a number"))?;
+            }
             other => return Err(format!("unknown argument {other}")),
         }
     }

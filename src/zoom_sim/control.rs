@@ -171,7 +171,8 @@ pub async fn requests(State(shared): State<Shared>) -> Response {
 }
 
 /// `POST /_sim/meetings/{id}/status` `{"status": "started" | "ended" | "waiting"}`: as if the
-/// host started or ended the meeting in the Zoom client.
+/// host started or ended the meeting in the Zoom client (`meeting.started` / `meeting.ended`
+/// are sent when webhooks are configured).
 #[derive(Deserialize)]
 pub struct StatusPatch {
     status: String,
@@ -182,13 +183,19 @@ pub async fn meeting_status(
     axum::extract::Path(id): axum::extract::Path<i64>,
     Json(patch): Json<StatusPatch>,
 ) -> Response {
-    let mut state = shared.lock();
-    match state.meetings.get_mut(&id) {
-        Some(m) if ["waiting", "started", "ended"].contains(&patch.status.as_str()) => {
-            m.status = patch.status;
-            Json(json!({ "status": "ok" })).into_response()
+    let before = {
+        let mut state = shared.lock();
+        match state.meetings.get_mut(&id) {
+            Some(m) if ["waiting", "started", "ended"].contains(&patch.status.as_str()) => {
+                std::mem::replace(&mut m.status, patch.status.clone())
+            }
+            Some(_) => {
+                return (axum::http::StatusCode::BAD_REQUEST, "unknown status").into_response()
+            }
+            None => return axum::http::StatusCode::NOT_FOUND.into_response(),
         }
-        Some(_) => (axum::http::StatusCode::BAD_REQUEST, "unknown status").into_response(),
-        None => axum::http::StatusCode::NOT_FOUND.into_response(),
-    }
+    };
+    // Zoom tells the app (webhooks), as it would when the host starts or ends it.
+    super::webhooks::status_changed(&shared, id, &before, &patch.status);
+    Json(json!({ "status": "ok" })).into_response()
 }

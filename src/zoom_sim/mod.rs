@@ -11,6 +11,7 @@ mod control;
 mod oauth;
 mod pages;
 mod state;
+mod webhooks;
 
 pub use state::{SimConfig, ACCOUNT_ID};
 
@@ -62,7 +63,14 @@ impl Simulator {
     }
 
     pub async fn run(self) -> std::io::Result<()> {
-        axum::serve(self.listener, router(self.shared)).await
+        if self.shared.lock().webhooks.config.url.is_some() {
+            tokio::spawn(webhooks::validate_when_up(self.shared.clone()));
+        }
+        axum::serve(
+            crate::server::startup::without_delay(self.listener),
+            router(self.shared),
+        )
+        .await
     }
 }
 
@@ -102,6 +110,17 @@ pub fn router(shared: Shared) -> Router {
         .route("/_sim/host-settings", post(control::host_settings))
         .route("/_sim/requests", get(control::requests))
         .route("/_sim/meetings/{id}/status", post(control::meeting_status))
+        .route("/_sim/meetings/{id}/delete", post(webhooks::delete_meeting))
+        .route(
+            "/_sim/meetings/{id}/settings",
+            post(webhooks::change_settings),
+        )
+        .route("/_sim/deauthorize", post(webhooks::deauthorize))
+        .route(
+            "/_sim/webhooks",
+            get(webhooks::status).post(webhooks::configure),
+        )
+        .route("/_sim/webhooks/release", post(webhooks::release))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             inject_faults,

@@ -17,11 +17,39 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
         .into_response()
 }
 
+/// The host starts the meeting: Zoom sends `meeting.started` and admits whoever waits.
 pub async fn start(
     State(shared): State<Shared>,
     Path(id): Path<i64>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    let response = start_page(&shared, id, &q);
+    if response.status() == StatusCode::OK {
+        super::webhooks::host_starts(&shared, id);
+    }
+    response
+}
+
+/// The patient joins: Zoom puts them in the waiting room and says so.
+pub async fn join(
+    State(shared): State<Shared>,
+    Path(id): Path<i64>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let response = join_page(&shared, id, &q);
+    let admitted = response.status() == StatusCode::OK
+        && shared
+            .lock()
+            .meetings
+            .get(&id)
+            .is_some_and(|m| q.get("pwd") == Some(&m.password));
+    if admitted {
+        super::webhooks::patient_joins(&shared, id);
+    }
+    response
+}
+
+fn start_page(shared: &Shared, id: i64, q: &HashMap<String, String>) -> Response {
     let state = shared.lock();
     match state.meetings.get(&id).filter(|m| !m.deleted) {
         Some(m) if q.get("zak").is_some_and(|z| !z.is_empty()) => page(
@@ -42,11 +70,7 @@ pub async fn start(
     }
 }
 
-pub async fn join(
-    State(shared): State<Shared>,
-    Path(id): Path<i64>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+fn join_page(shared: &Shared, id: i64, q: &HashMap<String, String>) -> Response {
     let state = shared.lock();
     match state.meetings.get(&id).filter(|m| !m.deleted) {
         // What a patient without a Zoom account meets in a browser.

@@ -21,6 +21,8 @@ pub struct SimConfig {
     /// Scopes granted to user-managed tokens: classic by default; a granular app's names
     /// (`meeting:write:meeting`, `meeting:update:meeting`, …) when a test asks for one.
     pub user_scopes: String,
+    /// Where and how events are sent (`--webhook-url`, `--webhook-secret`, `/_sim/webhooks`).
+    pub webhooks: super::webhooks::WebhookConfig,
 }
 
 impl Default for SimConfig {
@@ -33,6 +35,7 @@ impl Default for SimConfig {
             account_scopes: "meeting:write:admin meeting:read:admin user:read:admin".into(),
             locked_settings: false,
             user_scopes: "meeting:write meeting:read user:read".into(),
+            webhooks: super::webhooks::WebhookConfig::default(),
         }
     }
 }
@@ -175,7 +178,7 @@ pub struct Grant {
 }
 
 /// The settings a meeting ended up with, after the host's defaults and locks.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MeetingSettings {
     pub waiting_room: bool,
     pub join_before_host: bool,
@@ -240,6 +243,10 @@ pub struct Counters {
     /// Creates made while answers were held (`/_sim/hold`): each reached Zoom, and its answer
     /// waited for the release (or for a caller that had gone).
     pub creates_held: u64,
+    /// Webhook deliveries the endpoint accepted (2xx), refused or missed, and redeliveries.
+    pub webhooks_delivered: u64,
+    pub webhooks_failed: u64,
+    pub webhooks_retried: u64,
 }
 
 /// A request the app sent to the Meetings API, kept so tests can check what was sent.
@@ -321,6 +328,7 @@ pub struct SimState {
     pub hold: Hold,
     /// Bodies of creates and updates, oldest first (bounded).
     pub sent: Vec<SentRequest>,
+    pub webhooks: super::webhooks::WebhookState,
 }
 
 pub fn random_secret(len: usize) -> String {
@@ -361,7 +369,6 @@ impl SimState {
                 }
             };
         Self {
-            config,
             base_url,
             apps: vec![
                 OAuthApp {
@@ -415,6 +422,11 @@ impl SimState {
             issued: Issued::default(),
             hold: Hold::default(),
             sent: Vec::new(),
+            webhooks: super::webhooks::WebhookState {
+                config: config.webhooks.clone(),
+                ..Default::default()
+            },
+            config,
         }
     }
 
@@ -487,8 +499,11 @@ impl SimState {
         let fresh = SimState::new(self.config.clone(), self.base_url.clone());
         let users = std::mem::take(&mut self.users);
         let apps = std::mem::take(&mut self.apps);
+        // The endpoint is configuration, like the apps: it stays (in-flight events do not).
+        let hooks = std::mem::take(&mut self.webhooks.config);
         *self = fresh;
         self.users = users;
         self.apps = apps;
+        self.webhooks.config = hooks;
     }
 }

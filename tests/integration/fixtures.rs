@@ -194,6 +194,129 @@ impl TestApp {
             .await
     }
 
+    /// "Email me a sign-in link"; `next` is the page to land on.
+    pub async fn request_sign_in_link(&self, client: &Client, email: &str, next: &str) -> Response {
+        self.call(
+            client,
+            "/api/auth/sign-in-link",
+            &[("email", email), ("next", next)],
+        )
+        .await
+    }
+
+    /// `GET`: the page a mailed sign-in link opens (one button, nothing used yet).
+    pub async fn sign_in_link_page(&self, client: &Client, token: &str) -> Response {
+        self.get(client, &format!("/api/auth/link?token={token}"))
+            .await
+    }
+
+    /// That page's button: uses the link (303 to the page to land on).
+    pub async fn use_sign_in_link(&self, client: &Client, token: &str) -> Response {
+        self.call(client, "/api/auth/link", &[("token", token)])
+            .await
+    }
+
+    /// `GET`: the page an invitation link opens (a password form).
+    pub async fn invitation_page(&self, client: &Client, token: &str) -> Response {
+        self.get(client, &format!("/api/auth/invite?token={token}"))
+            .await
+    }
+
+    /// That page's form: sets the password and signs in (303 to the home page).
+    pub async fn accept_invitation(
+        &self,
+        client: &Client,
+        token: &str,
+        password: &str,
+    ) -> Response {
+        self.call(
+            client,
+            "/api/auth/invite",
+            &[("token", token), ("password", password)],
+        )
+        .await
+    }
+
+    /// The admin's outbox: `{entries, smtp_configured, show_bodies}`.
+    pub async fn outbox(&self, client: &Client) -> Response {
+        self.call(client, "/api/admin/outbox", &[]).await
+    }
+
+    /// `GET`, demo mode only: one outbox mail's HTML part.
+    pub async fn outbox_message(&self, client: &Client, id: i64) -> Response {
+        self.get(client, &format!("/api/admin/outbox/{id}/message.html"))
+            .await
+    }
+
+    /// `GET`, demo mode only: one outbox mail's calendar invitation.
+    pub async fn outbox_invite(&self, client: &Client, id: i64) -> Response {
+        self.get(client, &format!("/api/admin/outbox/{id}/invite.ics"))
+            .await
+    }
+
+    /// The test control (`TEST_CONTROLS=true` only): moves the reminders' clock to `now`
+    /// (Unix seconds) and answers how many reminders that queued.
+    pub async fn set_test_clock(&self, client: &Client, now: i64) -> Response {
+        self.call(client, "/_test/clock", &[("now", &now.to_string())])
+            .await
+    }
+
+    // Live visits: the push stream and the day view.
+
+    /// `GET`; the Server-Sent Events stream (the response's body stays open).
+    pub async fn events(&self, client: &Client) -> Response {
+        self.get(client, "/api/events").await
+    }
+
+    pub async fn today_visits(&self, client: &Client) -> Response {
+        self.call(client, "/api/visits/today", &[]).await
+    }
+
+    /// The day view re-read after a push (not activity).
+    pub async fn live_today(&self, client: &Client) -> Response {
+        self.call(client, "/api/live/today", &[]).await
+    }
+
+    pub async fn stay_signed_in(&self, client: &Client) -> Response {
+        self.call(client, "/api/session/stay", &[]).await
+    }
+
+    pub async fn time_zones(&self, client: &Client) -> Response {
+        self.call(client, "/api/time-zones", &[]).await
+    }
+
+    // Zoom webhooks.
+
+    /// `POST /webhooks/zoom` as Zoom sends it: the raw `body` with `x-zm-signature` and
+    /// `x-zm-request-timestamp` (each left out when `None`); no session.
+    pub async fn zoom_webhook(
+        &self,
+        signature: Option<&str>,
+        timestamp: Option<&str>,
+        body: &str,
+    ) -> Response {
+        let mut request = reqwest::Client::new()
+            .post(self.url("/webhooks/zoom"))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(signature) = signature {
+            request = request.header("x-zm-signature", signature);
+        }
+        if let Some(timestamp) = timestamp {
+            request = request.header("x-zm-request-timestamp", timestamp);
+        }
+        request.send().await.expect("request failed")
+    }
+
+    pub async fn save_webhook_secret(&self, client: &Client, secret: &str) -> Response {
+        self.call(
+            client,
+            "/api/admin/zoom/webhook-secret",
+            &[("secret_token", secret)],
+        )
+        .await
+    }
+
     // The audit trail.
 
     /// One page of entries; every filter (`actor`, `action`, `visit`, `from`, `to`, `before`)
@@ -211,6 +334,31 @@ impl TestApp {
     /// The admin's "fixed: check blocked visits again".
     pub async fn recheck_blocked(&self, client: &Client) -> Response {
         self.call(client, "/api/admin/zoom/recheck", &[]).await
+    }
+
+    // Preferences: the clinic's defaults (admin) and a doctor's own.
+
+    pub async fn clinic_preferences(&self, client: &Client) -> Response {
+        self.call(client, "/api/admin/preferences", &[]).await
+    }
+
+    /// Form: `visit_minutes`, `host_video`, `participant_video`, `mute_upon_entry` (`true` or
+    /// `false`), `reminder_leads` (`24h, 15m`), `doctor_may_change` (field keys, comma-separated).
+    pub async fn save_clinic_preferences(
+        &self,
+        client: &Client,
+        form: &[(&str, &str)],
+    ) -> Response {
+        self.call(client, "/api/admin/preferences/save", form).await
+    }
+
+    pub async fn my_preferences(&self, client: &Client) -> Response {
+        self.call(client, "/api/preferences", &[]).await
+    }
+
+    /// Form: as `save_clinic_preferences` without `doctor_may_change`.
+    pub async fn save_my_preferences(&self, client: &Client, form: &[(&str, &str)]) -> Response {
+        self.call(client, "/api/preferences/save", form).await
     }
 }
 

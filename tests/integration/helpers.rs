@@ -276,6 +276,12 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The app's process id (the SSE benchmark reads its memory from /proc).
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

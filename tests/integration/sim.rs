@@ -72,6 +72,18 @@ impl Sim {
         response.json().await.unwrap_or(Value::Null)
     }
 
+    /// The meeting creates and updates the app sent, oldest first (`method`, `path`, `body`).
+    pub async fn requests(&self) -> Vec<Value> {
+        self.http
+            .get(format!("{}/_sim/requests", self.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn counters(&self) -> Value {
         self.http
             .get(format!("{}/_sim/counters", self.url))

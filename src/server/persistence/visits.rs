@@ -44,6 +44,8 @@ pub struct MeetingRow {
     pub synced_version: i64,
     pub attempts: i64,
     pub last_error: Option<String>,
+    /// What Zoom's webhooks reported about the meeting.
+    pub live: super::LiveRow,
 }
 
 #[derive(Debug, Clone)]
@@ -91,7 +93,7 @@ const APPOINTMENT_SELECT: &str = "SELECT a.id, a.public_id, a.starts_at, a.booke
     p.id AS p_id, p.display_name AS p_name, p.email AS p_email, p.time_zone AS p_zone, \
     m.host_id, m.marker, m.state, m.zoom_meeting_id, m.zoom_uuid, m.join_url_enc, \
     m.passcode_enc, m.create_attempted, m.settings_warning, m.synced_version, m.attempts, \
-    m.last_error \
+    m.last_error, m.live_waiting_since, m.live_started_at, m.live_ended_at \
     FROM appointments a \
     JOIN users d ON d.id = a.doctor_id \
     JOIN users p ON p.id = a.patient_id \
@@ -153,13 +155,22 @@ fn appointment_from_row(row: &AnyRow) -> StoreResult<AppointmentRow> {
             synced_version: row.try_get("synced_version")?,
             attempts: row.try_get("attempts")?,
             last_error: row.try_get("last_error")?,
+            live: super::LiveRow {
+                waiting_since: row.try_get("live_waiting_since")?,
+                started_at: row.try_get("live_started_at")?,
+                ended_at: row.try_get("live_ended_at")?,
+            },
         },
     })
 }
 
 /// Queues "make Zoom match this appointment", due now. A job already queued gets a new
 /// generation, so a worker busy with the old one does not delete the new work when it ends.
-async fn enqueue(tx: &mut Transaction<'_, Any>, appointment_id: i64, now: i64) -> StoreResult<()> {
+pub(super) async fn enqueue(
+    tx: &mut Transaction<'_, Any>,
+    appointment_id: i64,
+    now: i64,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO meeting_jobs (appointment_id, generation, due_at, attempts, created_at) \
          VALUES ($1, 0, $2, 0, $2) \

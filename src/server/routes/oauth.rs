@@ -228,6 +228,23 @@ pub async fn callback(
         Ok(account) => {
             audit(&state, user.id, Outcome::Ok, Some(&account.email)).await;
             tracing::info!(user_id = user.id, "Zoom connected");
+            // Visits that failed for want of this connection get their meetings now, without
+            // a click each.
+            match state.db.retry_after_reconnect(user.id).await {
+                Ok(ids) if !ids.is_empty() => {
+                    tracing::info!(
+                        user_id = user.id,
+                        visits = ids.len(),
+                        "retrying visits after a reconnect"
+                    );
+                    state.jobs_wake.notify_one();
+                    for id in ids {
+                        state.push.visit_changed(id);
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "queueing visits after a reconnect failed"),
+            }
             let mut response = Redirect::to("/zoom?connected=1").into_response();
             response.headers_mut().insert(
                 header::CACHE_CONTROL,

@@ -30,6 +30,25 @@ pub struct HostAccount {
     pub email: String,
 }
 
+/// How the doctor wants a meeting to start: sent with every create and update, next to the
+/// privacy contract (which these cannot touch: they are separate fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeetingPreferences {
+    pub host_video: bool,
+    pub participant_video: bool,
+    pub mute_upon_entry: bool,
+}
+
+impl Default for MeetingPreferences {
+    fn default() -> Self {
+        Self {
+            host_video: true,
+            participant_video: true,
+            mute_upon_entry: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct MeetingSpec {
     pub topic: String,
@@ -39,6 +58,7 @@ pub struct MeetingSpec {
     pub duration_minutes: u32,
     pub time_zone: String,
     pub passcode: SecretString,
+    pub preferences: MeetingPreferences,
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +93,9 @@ pub struct MeetingCheck {
     pub broken: Vec<Safeguard>,
     /// The join link as it is now (Zoom may have changed the passcode or dropped it).
     pub join_url: SecretString,
+    /// How the meeting starts as the provider reports it (an account lock may have kept
+    /// another value than the one sent); `None` when the provider did not say.
+    pub applied: Option<MeetingPreferences>,
 }
 
 /// The host's licence with the provider.

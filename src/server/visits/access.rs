@@ -17,10 +17,15 @@ pub fn visibility(user: &UserRecord) -> Visibility {
 }
 
 pub fn sees(user: &UserRecord, visit: &AppointmentRow) -> bool {
+    sees_parties(user, visit.doctor.id, visit.patient.id)
+}
+
+/// `sees`, for a visit known only by its doctor and patient (the push stream's events).
+pub fn sees_parties(user: &UserRecord, doctor_id: i64, patient_id: i64) -> bool {
     match visibility(user) {
         Visibility::Everything => true,
-        Visibility::DoctorOf(id) => visit.doctor.id == id,
-        Visibility::PatientOf(id) => visit.patient.id == id,
+        Visibility::DoctorOf(id) => doctor_id == id,
+        Visibility::PatientOf(id) => patient_id == id,
     }
 }
 

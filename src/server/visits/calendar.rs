@@ -6,12 +6,12 @@ use crate::domain::JOIN_OPENS_BEFORE_SECS;
 use crate::server::persistence::AppointmentRow;
 use chrono::{DateTime, Utc};
 
-fn stamp(at: DateTime<Utc>) -> String {
+pub(crate) fn stamp(at: DateTime<Utc>) -> String {
     at.format("%Y%m%dT%H%M%SZ").to_string()
 }
 
 /// RFC 5545 TEXT: backslash, semicolon, comma and newline are escaped.
-fn text(value: &str) -> String {
+pub(crate) fn text(value: &str) -> String {
     value
         .replace('\\', "\\\\")
         .replace(';', "\\;")
@@ -20,7 +20,7 @@ fn text(value: &str) -> String {
 }
 
 /// RFC 5545 lines are folded at 75 octets, continuing with a space.
-fn fold(line: &str) -> String {
+pub(crate) fn fold(line: &str) -> String {
     let mut out = String::new();
     let mut width = 0;
     for c in line.chars() {

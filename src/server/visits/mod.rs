@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod calendar;
+pub mod day;
 pub mod limits;
 pub mod passcode;
 pub mod service;

@@ -12,7 +12,7 @@ use crate::server::audit::{self, Action, Actor, Entry, Outcome};
 use crate::server::crypto::Purpose;
 use crate::server::persistence::{now_unix, AppointmentRow, NewAppointment, UserRecord};
 use crate::server::video::{HostId, Licence};
-use crate::server::{internal, AppState};
+use crate::server::{internal, notify, AppState};
 use crate::types::visits::{BookingChoices, Choice, VisitTimeFields, VisitView};
 use secrecy::SecretString;
 
@@ -184,6 +184,7 @@ pub async fn booking_options(
             (None, false) => format!("Doctor {}", u.id),
         },
         time_zone: u.time_zone.map(|z| z.name().to_owned()),
+        default_minutes: None,
     };
     let active = |role: Role| users.iter().filter(move |u| u.active && u.role == role);
     let (doctors, patients) = match user.role {
@@ -207,6 +208,20 @@ pub async fn booking_options(
             (vec![choice(user)], own)
         }
     };
+    let clinic_minutes = crate::server::preferences::clinic_visit_minutes(state).await?;
+    let own_minutes = crate::server::preferences::visit_lengths(state).await?;
+    let doctors = doctors
+        .into_iter()
+        .map(|d: Choice| Choice {
+            default_minutes: Some(
+                own_minutes
+                    .iter()
+                    .find(|(id, _)| *id == d.id)
+                    .map_or(clinic_minutes, |(_, m)| *m),
+            ),
+            ..d
+        })
+        .collect();
     Ok(BookingChoices {
         doctors,
         patients,
@@ -316,8 +331,10 @@ pub async fn book(
         .await
         .map_err(internal("saving an appointment"));
     counting.finish(created.is_ok()).await;
-    created?;
+    let row_id = created?;
     state.jobs_wake.notify_one();
+    state.push.visit_changed(row_id);
+    notify::visits::changed(state, row_id).await;
     note(
         state,
         Entry::new(
@@ -349,7 +366,12 @@ pub async fn reschedule(
         .await
         .map_err(internal("rescheduling an appointment"));
     counting.finish(matches!(changed, Ok(true))).await;
-    queued(state, user, id, Action::VisitReschedule, changed?, None).await
+    let changed = changed?;
+    state.push.visit_changed(visit.id);
+    if changed {
+        notify::visits::changed(state, visit.id).await;
+    }
+    queued(state, user, id, Action::VisitReschedule, changed, None).await
 }
 
 /// Gives the visit to another doctor (admins and receptionists). Zoom cannot move a meeting
@@ -375,6 +397,10 @@ pub async fn change_doctor(
         .change_doctor(visit.id, doctor.id)
         .await
         .map_err(internal("changing an appointment's doctor"))?;
+    state.push.visit_changed(visit.id);
+    if changed {
+        notify::visits::changed(state, visit.id).await;
+    }
     let detail = format!("doctor {} -> {}", visit.doctor.id, doctor.id);
     queued(
         state,
@@ -400,6 +426,10 @@ pub async fn cancel(
         .cancel_appointment(visit.id)
         .await
         .map_err(internal("cancelling an appointment"))?;
+    state.push.visit_changed(visit.id);
+    if changed {
+        notify::visits::changed(state, visit.id).await;
+    }
     queued(state, user, id, Action::VisitCancel, changed, None).await
 }
 
@@ -422,6 +452,7 @@ pub async fn retry(
     if !retried {
         return Err(AppError::conflict("Only a failed meeting can be retried."));
     }
+    state.push.visit_changed(visit.id);
     queued(state, user, id, Action::MeetingRetry, true, None).await
 }
 

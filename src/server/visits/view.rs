@@ -2,9 +2,9 @@
 //! warnings only for staff, and the buttons their role and the meeting's state allow.
 
 use super::access::{attends, hosts, reassigns};
-use crate::domain::{MeetingState, Role};
-use crate::server::persistence::{AppointmentRow, UserRecord};
-use crate::types::visits::{LiveView, MeetingView, VisitView};
+use crate::domain::{MeetingState, Role, TimeZone};
+use crate::server::persistence::{now_unix, AppointmentRow, UserRecord};
+use crate::types::visits::{LiveState, LiveView, MeetingView, VisitView};
 
 pub fn for_viewer(user: &UserRecord, visit: &AppointmentRow) -> VisitView {
     let viewer_zone = user.time_zone.unwrap_or(visit.start.booked_in());
@@ -39,6 +39,50 @@ pub fn for_viewer(user: &UserRecord, visit: &AppointmentRow) -> VisitView {
         can_retry: visit.meeting.state == MeetingState::Failed && hosts(user, visit),
         can_change: !visit.cancelled,
         can_change_doctor: !visit.cancelled && reassigns(user),
-        live: LiveView::default(),
+        live: live_view(visit, viewer_zone, staff, now_unix()),
+    }
+}
+
+/// What Zoom reported, in the viewer's zone. Times only ever move forward (see the store), so
+/// an end later than the last start means the meeting is over, whatever order the events
+/// came in; a start after an end is the host starting it again.
+fn live_view(visit: &AppointmentRow, zone: TimeZone, staff: bool, now: i64) -> LiveView {
+    let live = visit.meeting.live;
+    let clock = |ms: Option<i64>| {
+        ms.and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|t| t.with_timezone(&zone.tz()).format("%H:%M").to_string())
+    };
+    let state = match live {
+        _ if visit.cancelled => LiveState::Scheduled,
+        crate::server::persistence::LiveRow {
+            ended_at: Some(end),
+            ..
+        } if end >= live.started_at.unwrap_or(0) => LiveState::Ended,
+        _ if live.waiting_since.is_some() => LiveState::Waiting,
+        _ if live.started_at.is_some() => LiveState::InProgress,
+        // The visit's time passed and the meeting never started. Staff see a no-show; the
+        // patient, who may well have waited for a doctor who never came, sees it as over.
+        _ if visit.ends_at() < now => {
+            if staff {
+                LiveState::NoShow
+            } else {
+                LiveState::Ended
+            }
+        }
+        _ => LiveState::Scheduled,
+    };
+    LiveView {
+        state,
+        waiting_since: if state == LiveState::Waiting {
+            clock(live.waiting_since)
+        } else {
+            None
+        },
+        started_at: clock(live.started_at),
+        ended_at: if state == LiveState::Ended {
+            clock(live.ended_at)
+        } else {
+            None
+        },
     }
 }

@@ -12,7 +12,9 @@ use crate::domain::MeetingState;
 use crate::server::audit::{self, Action, Actor, Entry, Outcome};
 use crate::server::crypto::Purpose;
 use crate::server::persistence::{now_unix, AppointmentRow, Db, JobTicket};
-use crate::server::video::{HostId, MeetingSpec, PasscodeRules, ProviderError, VideoProvider};
+use crate::server::video::{
+    HostId, MeetingPreferences, MeetingSpec, PasscodeRules, ProviderError, VideoProvider,
+};
 use crate::server::AppState;
 use rand::Rng;
 use secrecy::{ExposeSecret, SecretString};
@@ -43,9 +45,15 @@ enum JobError {
     },
     /// A person must act (connect Zoom, fix a mapping...) and then retry.
     Permanent(String),
+    /// The doctor's Zoom connection is missing or gone: failed until they reconnect, which
+    /// retries it by itself.
+    Reconnect(String),
     /// Zoom would not keep the privacy contract even after we sent it again: an account
     /// lock. The patient gets no link; checked again on a timer or when an admin says so.
     Blocked(String),
+    /// Nothing is wrong, the work just waits until `due` (a preference update over the day's
+    /// share of Zoom's daily limit). The meeting keeps its state and its join link.
+    Deferred { due: i64, reason: String },
 }
 
 impl From<ProviderError> for JobError {
@@ -67,11 +75,11 @@ impl From<ProviderError> for JobError {
                 retry_at: None,
                 quota: false,
             },
-            ProviderError::NotConnected => JobError::Permanent(
+            ProviderError::NotConnected => JobError::Reconnect(
                 "The doctor has no Zoom account connected (or mapped). Connect Zoom, then retry."
                     .into(),
             ),
-            ProviderError::ReconnectNeeded => JobError::Permanent(
+            ProviderError::ReconnectNeeded => JobError::Reconnect(
                 "The doctor's Zoom connection must be renewed. Reconnect Zoom, then retry.".into(),
             ),
             ProviderError::NotConfigured => JobError::Permanent(
@@ -124,7 +132,11 @@ pub struct MeetingWorker {
     retry_max: Duration,
     blocked_recheck: Duration,
     close_after: Duration,
+    /// Meeting creates and updates a day per host up to which preference-only updates go out.
+    pref_budget: i64,
     wake: Arc<Notify>,
+    /// Every job run may change what a visit's page shows (ready, failed, blocked, closed).
+    push: crate::server::push::Push,
     rules: Arc<std::sync::Mutex<HashMap<i64, (Instant, PasscodeRules)>>>,
 }
 
@@ -142,7 +154,9 @@ impl MeetingWorker {
             retry_max: state.settings.meeting_retry_max,
             blocked_recheck: state.settings.meeting_blocked_recheck,
             close_after: state.settings.meeting_close_after,
+            pref_budget: preference_budget(state.settings.zoom_daily_meeting_limit),
             wake: state.jobs_wake.clone(),
+            push: state.push.clone(),
             rules: Arc::default(),
         }
     }
@@ -191,6 +205,8 @@ impl MeetingWorker {
                     Err(error) => tracing::warn!(%error, "reading due meeting jobs failed"),
                 }
             }
+            crate::server::webhooks::drain(&self.db, &self.push, &self.owner, self.lease, &slots)
+                .await;
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(POLL_INTERVAL) => {}
@@ -214,6 +230,12 @@ impl MeetingWorker {
         };
         let outcome = match result {
             Ok(()) => self.db.finish_job(&job, &self.owner).await,
+            Err(JobError::Deferred { due, reason }) => {
+                tracing::info!(appointment = id, %reason, due, "meeting job deferred");
+                self.db
+                    .postpone_job(&job, &self.owner, due, job.attempts)
+                    .await
+            }
             Err(JobError::Blocked(reason)) => {
                 tracing::warn!(appointment = id, %reason, "meeting blocked by Zoom settings");
                 let due = now_unix() + self.blocked_recheck.as_secs() as i64;
@@ -227,6 +249,17 @@ impl MeetingWorker {
                             .postpone_job(&job, &self.owner, due, job.attempts)
                             .await
                     }
+                    Err(e) => Err(e),
+                }
+            }
+            Err(JobError::Reconnect(reason)) => {
+                tracing::warn!(appointment = id, %reason, "meeting job waits for a Zoom reconnect");
+                match self
+                    .db
+                    .meeting_needs_reconnect(id, &self.owner, &reason)
+                    .await
+                {
+                    Ok(()) => self.db.finish_job(&job, &self.owner).await,
                     Err(e) => Err(e),
                 }
             }
@@ -282,6 +315,7 @@ impl MeetingWorker {
             // The lease runs out and the job is picked up again: nothing is lost.
             tracing::error!(appointment = id, %error, "recording a meeting job's outcome failed");
         }
+        self.push.visit_changed(id);
     }
 
     /// Exponential backoff with jitter: about 1, 2, 4... seconds, capped, each drawn from the
@@ -331,16 +365,24 @@ impl MeetingWorker {
             });
         }
         let host = HostId(visit.meeting.host_id);
+        let (prefs, revision) = self.preferences(visit.meeting.host_id).await?;
         let meeting_id = match visit.meeting.zoom_meeting_id {
             Some(meeting_id) => meeting_id,
             None => match self.adopt_marked_meeting(&visit).await? {
                 Some(meeting_id) => meeting_id,
-                None => return self.create(&visit).await,
+                None => return self.create(&visit, prefs, revision).await,
             },
         };
         let passcode = self.passcode_of(&visit)?;
-        if visit.meeting.synced_version < visit.version {
-            let spec = self.spec(&visit, passcode.clone());
+        let prefs_stale = self.db.meeting_prefs_revision(id).await.map_err(storage)? < revision;
+        if visit.meeting.synced_version < visit.version || prefs_stale {
+            if visit.meeting.synced_version >= visit.version {
+                // Only the doctor's preferences changed: within the day's share of Zoom's
+                // limit, so bookings and reschedules still find room.
+                self.within_preference_budget(host).await?;
+            }
+            let spec = self.spec(&visit, passcode.clone(), prefs);
+            self.count_call(host).await;
             match self
                 .fenced(id, self.video.update_meeting(host, meeting_id, &spec))
                 .await?
@@ -365,9 +407,13 @@ impl MeetingWorker {
                 .meeting_synced(id, visit.version)
                 .await
                 .map_err(storage)?;
+            self.db
+                .meeting_prefs_sent(id, revision)
+                .await
+                .map_err(storage)?;
             self.audit(&visit, Action::MeetingUpdate, meeting_id).await;
         }
-        self.verify(&visit, meeting_id, &passcode).await
+        self.verify(&visit, meeting_id, &passcode, prefs).await
     }
 
     /// Sends one change to Zoom behind the fence: the job's lease and fence are extended past
@@ -468,7 +514,12 @@ impl MeetingWorker {
         Ok(Some(found.meeting_id))
     }
 
-    async fn create(&self, visit: &AppointmentRow) -> Result<(), JobError> {
+    async fn create(
+        &self,
+        visit: &AppointmentRow,
+        prefs: MeetingPreferences,
+        revision: i64,
+    ) -> Result<(), JobError> {
         if visit.cancelled || visit.meeting.host_id != visit.doctor.id {
             return Err(JobError::Transient {
                 reason: "The visit changed meanwhile; retrying.".into(),
@@ -512,10 +563,11 @@ impl MeetingWorker {
         let cap = self
             .create_fence
             .saturating_sub(self.request_timeout + Duration::from_secs(1));
+        self.count_call(host).await;
         let attempt = tokio::time::timeout(
             cap,
             self.video
-                .create_meeting(host, &self.spec(visit, passcode.clone())),
+                .create_meeting(host, &self.spec(visit, passcode.clone(), prefs)),
         )
         .await;
         let created = match attempt {
@@ -562,9 +614,14 @@ impl MeetingWorker {
             )
             .await
             .map_err(storage)?;
+        self.db
+            .meeting_prefs_sent(visit.id, revision)
+            .await
+            .map_err(storage)?;
         self.audit(visit, Action::MeetingCreate, created.meeting_id)
             .await;
-        self.verify(visit, created.meeting_id, &passcode).await
+        self.verify(visit, created.meeting_id, &passcode, prefs)
+            .await
     }
 
     async fn passcode_rules(&self, host: HostId) -> Result<PasscodeRules, ProviderError> {
@@ -592,6 +649,7 @@ impl MeetingWorker {
         visit: &AppointmentRow,
         meeting_id: i64,
         passcode: &SecretString,
+        prefs: MeetingPreferences,
     ) -> Result<(), JobError> {
         let host = HostId(visit.meeting.host_id);
         let mut resent = false;
@@ -613,6 +671,10 @@ impl MeetingWorker {
                 }
                 Err(error) => return Err(error.into()),
             };
+            if let Some(applied) = check.applied {
+                self.note_forced(visit.meeting.host_id, prefs, applied)
+                    .await;
+            }
             if check.broken.is_empty() {
                 // The passcode may be the same but the link Zoom hands out can change.
                 if check.join_url.expose_secret().contains("pwd=") {
@@ -639,7 +701,8 @@ impl MeetingWorker {
                 return Err(JobError::Blocked(problems));
             }
             tracing::warn!(appointment = visit.id, %problems, "Zoom overrode the contract; sending it again");
-            let spec = self.spec(visit, passcode.clone());
+            let spec = self.spec(visit, passcode.clone(), prefs);
+            self.count_call(host).await;
             self.fenced(visit.id, self.video.update_meeting(host, meeting_id, &spec))
                 .await??;
             resent = true;
@@ -686,7 +749,12 @@ impl MeetingWorker {
         audit::record(&self.db, entry).await.ok();
     }
 
-    fn spec(&self, visit: &AppointmentRow, passcode: SecretString) -> MeetingSpec {
+    fn spec(
+        &self,
+        visit: &AppointmentRow,
+        passcode: SecretString,
+        preferences: MeetingPreferences,
+    ) -> MeetingSpec {
         MeetingSpec {
             // No patient details: Zoom shows the topic to everyone in the meeting's lobby.
             topic: format!("Video visit with {}", visit.doctor.label()),
@@ -695,8 +763,91 @@ impl MeetingWorker {
             duration_minutes: visit.length.minutes(),
             time_zone: visit.start.booked_in().name().to_owned(),
             passcode,
+            preferences,
         }
     }
+
+    /// How the host doctor wants their meetings to start, and the revision of that wish.
+    async fn preferences(&self, doctor_id: i64) -> Result<(MeetingPreferences, i64), JobError> {
+        let row = self.db.preferences_of(doctor_id).await.map_err(storage)?;
+        let values = row.effective();
+        Ok((
+            MeetingPreferences {
+                host_video: values.host_video,
+                participant_video: values.participant_video,
+                mute_upon_entry: values.mute_upon_entry,
+            },
+            row.revision,
+        ))
+    }
+
+    /// Counts a create or update against the host's day (Zoom counts every one it receives).
+    async fn count_call(&self, host: HostId) {
+        if let Err(error) = self
+            .db
+            .count_zoom_call(host.0, now_unix().div_euclid(86_400))
+            .await
+        {
+            tracing::warn!(%error, "counting a Zoom meeting call failed");
+        }
+    }
+
+    /// Preference-only updates stop at the day's share of Zoom's limit and wait for the next
+    /// UTC day (when Zoom's count resets), spread over its first hour.
+    async fn within_preference_budget(&self, host: HostId) -> Result<(), JobError> {
+        let day = now_unix().div_euclid(86_400);
+        let used = self.db.zoom_calls_on(host.0, day).await.map_err(storage)?;
+        if used < self.pref_budget {
+            return Ok(());
+        }
+        Err(JobError::Deferred {
+            due: (day + 1) * 86_400 + jitter_secs(3600),
+            reason: format!(
+                "{used} meeting creates/updates sent for this doctor today; the preference \
+                 update waits for tomorrow"
+            ),
+        })
+    }
+
+    /// Remembers where the host's Zoom account kept another value than the preference sent
+    /// (an account lock), for the doctor's Zoom page.
+    async fn note_forced(
+        &self,
+        doctor_id: i64,
+        sent: MeetingPreferences,
+        applied: MeetingPreferences,
+    ) {
+        use crate::types::preferences::PreferenceField;
+        let forced: Vec<(PreferenceField, bool)> = [
+            (
+                PreferenceField::HostVideo,
+                sent.host_video,
+                applied.host_video,
+            ),
+            (
+                PreferenceField::ParticipantVideo,
+                sent.participant_video,
+                applied.participant_video,
+            ),
+            (
+                PreferenceField::MuteUponEntry,
+                sent.mute_upon_entry,
+                applied.mute_upon_entry,
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, sent, kept)| sent != kept)
+        .map(|(field, _, kept)| (field, kept))
+        .collect();
+        if let Err(error) = self.db.record_zoom_forced(doctor_id, &forced).await {
+            tracing::warn!(%error, "recording what Zoom forced failed");
+        }
+    }
+}
+
+/// Preference-only updates may use three quarters of Zoom's daily limit (at least one).
+fn preference_budget(limit: u32) -> i64 {
+    (i64::from(limit) - i64::from(limit) / 4).max(1)
 }
 
 fn jitter_secs(max: i64) -> i64 {

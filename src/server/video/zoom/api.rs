@@ -206,7 +206,19 @@ pub struct MeetingBody<'a> {
     pub timezone: &'a str,
     pub agenda: &'a str,
     pub password: &'a str,
-    pub settings: &'a MeetingSettings,
+    pub settings: SentSettings<'a>,
+}
+
+/// What goes in `settings`: the whole contract, plus how the doctor wants the meeting to
+/// start. The doctor's fields are distinct from every contract field, so no preference can
+/// reach recording, AI Companion, the waiting room, the passcode or join before host.
+#[derive(Debug, Serialize)]
+pub struct SentSettings<'a> {
+    #[serde(flatten)]
+    pub contract: &'a MeetingSettings,
+    pub host_video: bool,
+    pub participant_video: bool,
+    pub mute_upon_entry: bool,
 }
 
 /// The privacy contract in Zoom's field names (sources in docs/ZOOM.md). Sent whole on every
@@ -314,6 +326,12 @@ pub struct MeetingInfoSettings {
     pub continuous_meeting_chat: Option<Enable>,
     #[serde(default)]
     pub use_pmi: Option<bool>,
+    #[serde(default)]
+    pub host_video: Option<bool>,
+    #[serde(default)]
+    pub participant_video: Option<bool>,
+    #[serde(default)]
+    pub mute_upon_entry: Option<bool>,
 }
 
 #[derive(Deserialize)]

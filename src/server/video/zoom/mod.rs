@@ -6,7 +6,8 @@ mod tokens;
 
 use super::{
     ConnectionReport, CreatedMeeting, Disconnected, FoundMeeting, HostAccount, HostId, HostReport,
-    Licence, MeetingCheck, MeetingSpec, PasscodeRules, ProviderError, Safeguard, VideoProvider,
+    Licence, MeetingCheck, MeetingPreferences, MeetingSpec, PasscodeRules, ProviderError,
+    Safeguard, VideoProvider,
 };
 use crate::domain::ZoomConnectionMode;
 use crate::server::crypto::{Keyring, Purpose};
@@ -516,10 +517,18 @@ impl VideoProvider for ZoomProvider {
             })
             .await?;
         let broken = contract_breaks(&info, &security, passcode);
+        let applied = info.settings.as_ref().and_then(|s| {
+            Some(MeetingPreferences {
+                host_video: s.host_video?,
+                participant_video: s.participant_video?,
+                mute_upon_entry: s.mute_upon_entry?,
+            })
+        });
         Ok(MeetingCheck {
             uuid: info.uuid,
             broken,
             join_url: SecretString::from(info.join_url.unwrap_or_default()),
+            applied,
         })
     }
 
@@ -696,7 +705,12 @@ fn meeting_body<'a>(spec: &'a MeetingSpec, start_time: &str) -> MeetingBody<'a> 
         timezone: &spec.time_zone,
         agenda: &spec.agenda,
         password: spec.passcode.expose_secret(),
-        settings: &api::CONTRACT,
+        settings: api::SentSettings {
+            contract: &api::CONTRACT,
+            host_video: spec.preferences.host_video,
+            participant_video: spec.preferences.participant_video,
+            mute_upon_entry: spec.preferences.mute_upon_entry,
+        },
     }
 }
 

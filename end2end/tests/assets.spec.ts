@@ -1,0 +1,28 @@
+import { test, expect } from '@playwright/test';
+import { hydrated } from './helpers';
+
+// The bundle is fetched under content-hashed names, cached for a year, and sent compressed
+// when a precompressed copy exists (release builds); the page itself is never cached.
+test('the login page loads its hashed bundle with long-lived caching and hydrates', async ({ page }) => {
+  const assets: { url: string; cacheControl?: string; vary?: string }[] = [];
+  page.on('response', (response) => {
+    const url = new URL(response.url());
+    if (url.pathname.startsWith('/pkg/')) {
+      const headers = response.headers();
+      assets.push({ url: url.pathname, cacheControl: headers['cache-control'], vary: headers['vary'] });
+    }
+  });
+  const response = await page.goto('/login');
+  expect(response?.headers()['cache-control']).toBe('no-store');
+  await hydrated(page);
+  // The stylesheet applied (style/main.css sets the font).
+  const font = await page.evaluate(() => getComputedStyle(document.body).fontFamily);
+  expect(font).toContain('system-ui');
+  const kinds = assets.map((a) => a.url.split('.').pop());
+  expect(kinds).toEqual(expect.arrayContaining(['js', 'wasm', 'css']));
+  for (const asset of assets) {
+    expect(asset.url).toMatch(/^\/pkg\/telehealth\.[A-Za-z0-9_-]{22}\.(js|wasm|css)$/);
+    expect(asset.cacheControl).toBe('public, max-age=31536000, immutable');
+    expect(asset.vary).toBe('accept-encoding');
+  }
+});

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The speed benchmark (benches/http.rs): the app's hot paths as a share of a bare axum
+# handler, in one alternating run of 3 rounds, with the release build, the Zoom simulator and
+# wrk. Then the browser bundle's sizes (gzip -9 of the built files, and the precompressed
+# files the server sends).
+#   scripts/bench.sh              SQLite
+#   scripts/bench.sh --postgres   PostgreSQL (a throwaway server, see scripts/postgres.sh)
+# BENCH_SECONDS (default 10) is each measurement's length; BENCH_SITE=0 skips the release
+# site build (and the bundle sizes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+if ! command -v wrk >/dev/null; then
+  if [ "$(id -u)" -eq 0 ]; then apt-get install -y wrk >/dev/null; else
+    echo "bench: wrk is missing (apt-get install wrk)" >&2; exit 1; fi
+fi
+if [ "${1:-}" = "--postgres" ]; then
+  source scripts/postgres.sh
+  pg_start
+  trap pg_stop EXIT
+  export TEST_DATABASE=postgres
+fi
+
+if [ "${BENCH_SITE:-1}" != 0 ]; then
+  # The site as it ships: release wasm, hashed names, brotli and gzip beside each file.
+  # target/site is shared with the browser tests: build it under their lock.
+  flock /tmp/e2e.lock bash -c 'source scripts/env.sh && leptos build --release --precompress'
+fi
+cargo bench --features ssr --bench http
+
+if [ "${BENCH_SITE:-1}" != 0 ]; then
+  echo
+  echo "browser bundle (target/site/pkg): raw, gzip -9, brotli as served"
+  for f in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do
+    [ -f "$f" ] || continue
+    printf '%-52s %9d raw %9d gzip -9 %9d br\n' "$f" "$(stat -c %s "$f")" \
+      "$(gzip -9 -c "$f" | wc -c)" "$(stat -c %s "$f.br" 2>/dev/null || echo 0)"
+  done
+fi

@@ -1,0 +1,112 @@
+//! Static files (the wasm bundle, its JavaScript glue, the stylesheet, `public/`), served from
+//! the site root with the precompressed variant the client accepts (`.br`, `.gz`, written by
+//! `leptos build --release --precompress`), and cached by what their names promise: a name
+//! carrying cargo-leptos' content hash (`hash-files = true`) never changes its content, so the
+//! browser may keep it for a year; anything else must be revalidated on each use.
+//! Paths that are no file are rendered by the app (its "not found" page).
+
+use crate::app::shell;
+use crate::server::AppState;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::response::Response;
+
+pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+pub const REVALIDATE: &str = "no-cache";
+
+/// Leptos reads cargo-leptos' `hash.txt` beside the running binary on every page, and panics
+/// when hashing is on and the file is missing (a binary built by plain `cargo build`, as the
+/// tests do, or copied without it). Without the file, the unhashed names are the right ones.
+pub fn settle_hash_files(options: &mut leptos::config::LeptosOptions) {
+    if !options.hash_files {
+        return;
+    }
+    let beside_binary = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())));
+    if !beside_binary.is_some_and(|file| file.is_file()) {
+        tracing::info!(
+            "no {} beside the binary: serving the bundle under its unhashed names",
+            options.hash_file
+        );
+        options.hash_files = false;
+    }
+}
+
+/// The router's fallback: a file from the site root, or the app's page for the path.
+pub async fn static_or_page(uri: Uri, state: State<AppState>, request: Request) -> Response {
+    let hashed = is_hashed(uri.path(), &state.leptos_options.site_pkg_dir);
+    let mut response =
+        leptos_axum::file_and_error_handler::<AppState, _>(shell)(uri, state, request).await;
+    let file = matches!(
+        response.status(),
+        StatusCode::OK | StatusCode::NOT_MODIFIED | StatusCode::PARTIAL_CONTENT
+    ) && !response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if !file {
+        return response;
+    }
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if hashed { IMMUTABLE } else { REVALIDATE }),
+    );
+    // The same URL answers brotli, gzip or identity by `Accept-Encoding`: a shared cache
+    // must not hand one client's encoding to another.
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    response
+}
+
+/// `/pkg/telehealth.<hash>.wasm`: cargo-leptos names hashed files `<name>.<hash>.<ext>`, the
+/// hash being 22 characters of URL-safe base64 (an MD5 of the content).
+fn is_hashed(path: &str, pkg_dir: &str) -> bool {
+    let Some(name) = path
+        .strip_prefix('/')
+        .and_then(|p| p.strip_prefix(pkg_dir.trim_matches('/')))
+        .and_then(|p| p.strip_prefix('/'))
+    else {
+        return false;
+    };
+    if name.contains('/') {
+        return false;
+    }
+    let parts: Vec<&str> = name.split('.').collect();
+    parts.len() >= 3
+        && parts[1..parts.len() - 1].iter().any(|part| {
+            part.len() == 22
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_hashed;
+
+    #[test]
+    fn only_content_hashed_names_under_pkg_count_as_hashed() {
+        assert!(is_hashed(
+            "/pkg/telehealth.AbCdEfGhIjKlMnOpQrSt_-.wasm",
+            "pkg"
+        ));
+        assert!(is_hashed(
+            "/pkg/telehealth.AbCdEfGhIjKlMnOpQrSt_-.css",
+            "pkg"
+        ));
+        assert!(!is_hashed("/pkg/telehealth.wasm", "pkg"));
+        assert!(!is_hashed("/pkg/telehealth.js", "pkg"));
+        assert!(!is_hashed("/pkg/telehealth.short.js", "pkg"));
+        assert!(!is_hashed("/favicon.AbCdEfGhIjKlMnOpQrSt_-.ico", "pkg"));
+        assert!(!is_hashed(
+            "/pkg/x/telehealth.AbCdEfGhIjKlMnOpQrSt_-.js",
+            "pkg"
+        ));
+        assert!(!is_hashed(
+            "/pkgs/telehealth.AbCdEfGhIjKlMnOpQrSt_-.js",
+            "pkg"
+        ));
+    }
+}
