@@ -351,7 +351,17 @@ async fn one_request(
     let answer = match request.send().await {
         Ok(response) => {
             let status = response.status().as_u16();
-            let text = response.text().await.unwrap_or_default();
+            // The live stream (`GET /api/events`) answers a session with a stream that stays
+            // open until the session ends: its status is the answer, its body never ends.
+            let streams = response
+                .headers()
+                .get("content-type")
+                .is_some_and(|t| t.as_bytes().starts_with(b"text/event-stream"));
+            let text = if streams {
+                String::new()
+            } else {
+                response.text().await.unwrap_or_default()
+            };
             Ok((status, text.chars().take(300).collect()))
         }
         Err(error) => Err(format!("{error:?}")),
