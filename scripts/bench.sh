@@ -27,7 +27,9 @@ if [ "${BENCH_SITE:-1}" != 0 ]; then
   # target/site is shared with the browser tests: build it under their lock.
   flock /tmp/e2e.lock bash -c 'source scripts/env.sh && leptos build --release --precompress'
 fi
-cargo bench --features ssr --bench http
+# The release profile (not cargo's `bench` profile) so the app and the simulator are the
+# binaries `leptos build --release` just made, not a second compile of the whole crate.
+cargo bench --profile release --features ssr --bench http
 
 if [ "${BENCH_SITE:-1}" != 0 ]; then
   echo

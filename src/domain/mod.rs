@@ -2,6 +2,8 @@
 //! boundary; code past that point never handles raw strings. No I/O lives here.
 
 mod email;
+#[cfg(not(feature = "ssr"))]
+mod intl;
 mod join_window;
 mod names;
 mod password;

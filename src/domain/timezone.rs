@@ -1,13 +1,22 @@
 use super::ParseError;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::str::FromStr;
 
 /// An IANA time zone (e.g. `Europe/Berlin`). Stored by name so DST rules are applied at
 /// the moment a time is shown, not frozen as an offset when it was booked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// On the server it is chrono-tz's zone (the tz database). The browser carries no tz database
+/// (chrono-tz's tables were 30% of the raw wasm): there it is the name, checked against the
+/// browser's own `Intl` as you type, and checked again by the server when it arrives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(Copy))]
 #[serde(try_from = "String", into = "String")]
-pub struct TimeZone(chrono_tz::Tz);
+pub struct TimeZone(Zone);
+
+#[cfg(feature = "ssr")]
+type Zone = chrono_tz::Tz;
+#[cfg(not(feature = "ssr"))]
+type Zone = String;
 
 impl TimeZone {
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
@@ -15,15 +24,31 @@ impl TimeZone {
         if value.is_empty() {
             return Err(ParseError::new("Choose a time zone."));
         }
-        chrono_tz::Tz::from_str(value)
-            .map(Self)
-            .map_err(|_| ParseError::new("Unknown time zone; use a name like Europe/Berlin."))
+        Self::lookup(value)
+            .ok_or_else(|| ParseError::new("Unknown time zone; use a name like Europe/Berlin."))
     }
 
+    #[cfg(feature = "ssr")]
+    fn lookup(name: &str) -> Option<Self> {
+        name.parse::<chrono_tz::Tz>().ok().map(Self)
+    }
+
+    #[cfg(not(feature = "ssr"))]
+    fn lookup(name: &str) -> Option<Self> {
+        super::intl::is_known(name).then(|| Self(name.to_owned()))
+    }
+
+    #[cfg(feature = "ssr")]
     pub fn name(&self) -> &'static str {
         self.0.name()
     }
 
+    #[cfg(not(feature = "ssr"))]
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+
+    #[cfg(feature = "ssr")]
     pub fn tz(&self) -> chrono_tz::Tz {
         self.0
     }
@@ -37,8 +62,19 @@ impl fmt::Display for TimeZone {
 
 impl TryFrom<String> for TimeZone {
     type Error = ParseError;
+    #[cfg(feature = "ssr")]
     fn try_from(value: String) -> Result<Self, Self::Error> {
         Self::parse(&value)
+    }
+
+    /// In the browser a zone read from the server was checked there already: it is taken as it
+    /// is, so a browser whose own tz data is older still shows the page.
+    #[cfg(not(feature = "ssr"))]
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        if value.trim().is_empty() {
+            return Err(ParseError::new("Choose a time zone."));
+        }
+        Ok(Self(value))
     }
 }
 

@@ -1,11 +1,12 @@
 use super::{ParseError, TimeZone};
-use chrono::{DateTime, LocalResult, NaiveDateTime, TimeZone as _, Utc};
+use chrono::{DateTime, LocalResult, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// When a visit starts: the exact instant (UTC) and the IANA zone it was booked in. Each viewer
 /// sees it in their own zone; storing the zone name rather than an offset keeps a visit
 /// booked before a DST change at the right wall-clock time for the person who booked it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(Copy))]
 pub struct VisitStart {
     at: DateTime<Utc>,
     booked_in: TimeZone,
@@ -20,7 +21,7 @@ impl VisitStart {
         let naive = NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M")
             .or_else(|_| NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S"))
             .map_err(|_| ParseError::new("Enter a date and time like 2026-03-29T09:30."))?;
-        let at = match zone.tz().from_local_datetime(&naive) {
+        let at = match instants(&zone, naive) {
             LocalResult::Single(t) => t,
             LocalResult::Ambiguous(first, _) => first,
             LocalResult::None => {
@@ -31,7 +32,7 @@ impl VisitStart {
             }
         };
         Ok(Self {
-            at: at.with_timezone(&Utc),
+            at,
             booked_in: zone,
         })
     }
@@ -44,17 +45,41 @@ impl VisitStart {
         self.at
     }
 
+    // A copy on the server; in the browser a zone is a name, so a clone.
+    #[allow(clippy::clone_on_copy)]
     pub fn booked_in(&self) -> TimeZone {
-        self.booked_in
+        self.booked_in.clone()
     }
 
     /// The start as a viewer in `zone` reads it, with the zone's abbreviation.
+    #[cfg(feature = "ssr")]
     pub fn display_in(&self, zone: TimeZone) -> String {
         self.at
             .with_timezone(&zone.tz())
             .format("%a %-d %b %Y, %H:%M %Z")
             .to_string()
     }
+
+    /// The start as a viewer in `zone` reads it, with the browser's abbreviation of the zone.
+    #[cfg(not(feature = "ssr"))]
+    pub fn display_in(&self, zone: TimeZone) -> String {
+        super::intl::display(zone.name(), self.at)
+    }
+}
+
+/// The instants `naive` stands for in `zone`: chrono-tz's rules on the server, the browser's
+/// own (`Intl`) in the browser.
+#[cfg(feature = "ssr")]
+fn instants(zone: &TimeZone, naive: NaiveDateTime) -> LocalResult<DateTime<Utc>> {
+    use chrono::TimeZone as _;
+    zone.tz()
+        .from_local_datetime(&naive)
+        .map(|t| t.with_timezone(&Utc))
+}
+
+#[cfg(not(feature = "ssr"))]
+fn instants(zone: &TimeZone, naive: NaiveDateTime) -> LocalResult<DateTime<Utc>> {
+    super::intl::from_local(zone.name(), naive)
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ fn user_row(
                 email: user.email.to_string(),
                 role: user.role.to_string(),
                 display_name: user.display_name.as_ref().map(|n| n.to_string()),
-                time_zone: user.time_zone.map(|z| z.to_string()),
+                time_zone: user.time_zone.as_ref().map(|z| z.to_string()),
                 active: !user.active,
             });
         }
@@ -129,7 +129,7 @@ fn UserForm(
     let zone = RwSignal::new(
         existing
             .as_ref()
-            .and_then(|u| u.time_zone)
+            .and_then(|u| u.time_zone.as_ref())
             .map(|z| z.to_string())
             .unwrap_or_default(),
     );

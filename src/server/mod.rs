@@ -32,9 +32,28 @@ use leptos::config::LeptosOptions;
 use persistence::Db;
 use std::sync::Arc;
 
-/// Shared by every request; cheap to clone.
+/// Shared by every request. One pointer: every layer and server function clones it, and
+/// cloning the parts one by one (a dozen reference counts, bounced between the cores on each
+/// request) was the top entry of a request's profile.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+#[derive(Debug)]
+pub struct Shared {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub leptos_options: LeptosOptions,

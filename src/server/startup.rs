@@ -78,7 +78,7 @@ impl Application {
             settings.password_hash_concurrency,
             settings.password_hash_wait,
         ));
-        let state = AppState {
+        let state = AppState::new(crate::server::Shared {
             db,
             settings: Arc::new(settings),
             leptos_options,
@@ -88,7 +88,7 @@ impl Application {
             hashing,
             push: crate::server::push::Push::new(),
             notify: crate::server::notify::Notifier::default(),
-        };
+        });
         let router = router(state.clone());
         tokio::task::spawn_blocking(password::warm_up);
         // Registered before anyone can learn our address: a SIGTERM that arrives right after
@@ -173,8 +173,6 @@ pub fn router(state: AppState) -> Router {
     };
 
     let mut router = Router::new()
-        .route("/healthz", get(routes::health::healthz))
-        .route("/readyz", get(routes::health::readyz))
         .route("/api/zoom/authorize", get(routes::oauth::authorize))
         .route("/api/zoom/callback", get(routes::oauth::callback))
         .route(
@@ -242,7 +240,7 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         ));
     }
-    router
+    let app = router
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let request_id = request
@@ -253,7 +251,15 @@ pub fn router(state: AppState) -> Router {
             tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
         }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state.clone());
+    // The probes skip every layer above: a load balancer asks several times a second, they
+    // carry no personal data and no session, and a request id or a log span each would cost
+    // more than the answer.
+    Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .route("/readyz", get(routes::health::readyz))
         .with_state(state)
+        .merge(app)
 }
 
 /// Prunes expired sessions, old login failures and visit-limit events so the tables stay small.

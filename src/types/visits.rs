@@ -100,7 +100,8 @@ pub struct MeetingLink {
 
 /// The time fields of a booking or reschedule form, parsed the same way as you type and on
 /// the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(Copy))]
 pub struct VisitTimeFields {
     pub start: VisitStart,
     pub length: VisitLength,

@@ -499,3 +499,40 @@ async fn the_csv_export_escapes_commas_quotes_and_formula_leading_characters() {
     let exports = all_entries(&app, &admin, &[("action", "audit.export")]).await;
     assert_eq!(exports.len(), 2);
 }
+
+/// Entries are written in batches (every entry queued during a commit goes into the next
+/// one): reads and refusals arriving together must each still be recorded exactly once, the
+/// ordinary ones as rows, the counted ones folded into their bucket.
+#[tokio::test]
+async fn parallel_reads_and_refusals_are_each_recorded_exactly_once() {
+    let app = spawn_app().await;
+    let patient = app.logged_in(PATIENT).await;
+    let anonymous = app.client();
+    let lists = "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'visit.list'";
+    let refusals = "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) AS n FROM audit_log \
+                    WHERE action = 'meeting.join' AND actor_kind = 'anonymous'";
+    let (lists_before, refusals_before) = (
+        database_count(&app, lists).await,
+        database_count(&app, refusals).await,
+    );
+
+    let statuses: Vec<u16> = stream::iter(0..300)
+        .map(|i| {
+            let (app, patient, anonymous) = (&app, &patient, &anonymous);
+            async move {
+                let response = if i % 3 == 2 {
+                    app.join_meeting(anonymous, &random_id(22)).await
+                } else {
+                    app.list_visits(patient).await
+                };
+                response.status().as_u16()
+            }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 200);
+    assert_eq!(statuses.iter().filter(|s| **s == 401).count(), 100);
+    assert_eq!(database_count(&app, lists).await - lists_before, 200);
+    assert_eq!(database_count(&app, refusals).await - refusals_before, 100);
+}

@@ -2,8 +2,9 @@
 //! entries back filtered and newest first, a page at a time (keyset on the id, not OFFSET, so
 //! a page costs the same however deep it is). `server::audit` is the only writer.
 
-use super::{now_unix, Db, StoreResult};
-use sqlx::Row;
+use super::{now_unix, Db, StoreError, StoreResult};
+use sqlx::{AnyPool, Row};
+use tokio::sync::{mpsc, oneshot};
 
 pub struct NewAuditEntry<'a> {
     pub actor_kind: &'static str,
@@ -47,34 +48,12 @@ pub struct AuditQuery {
 
 impl Db {
     pub async fn append_audit(&self, entry: NewAuditEntry<'_>) -> StoreResult<()> {
-        self.write_audit(entry, None).await
+        self.audit.write(entry, None).await
     }
 
     /// Adds one to the entry of `bucket`, creating it on first use.
     pub async fn count_audit(&self, entry: NewAuditEntry<'_>, bucket: &str) -> StoreResult<()> {
-        self.write_audit(entry, Some(bucket)).await
-    }
-
-    /// One statement for both: a NULL bucket never conflicts (NULLs are distinct in a unique
-    /// index on both backends), so an ordinary entry is a plain insert.
-    #[tracing::instrument(level = "debug", skip_all, fields(action = entry.action))]
-    async fn write_audit(&self, entry: NewAuditEntry<'_>, bucket: Option<&str>) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO audit_log (at, actor_kind, actor_id, action, subject, outcome, detail, \
-             count, bucket) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) \
-             ON CONFLICT (bucket) DO UPDATE SET count = audit_log.count + 1, at = $1",
-        )
-        .bind(now_unix())
-        .bind(entry.actor_kind)
-        .bind(entry.actor_id)
-        .bind(entry.action)
-        .bind(entry.subject.to_owned())
-        .bind(entry.outcome)
-        .bind(entry.detail.map(str::to_owned))
-        .bind(bucket.map(str::to_owned))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.audit.write(entry, Some(bucket)).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -121,4 +100,138 @@ impl Db {
             })
             .collect()
     }
+}
+
+/// Entries waiting for the writer, at most; a caller beyond that waits for room.
+const QUEUE: usize = 4096;
+/// Entries written in one transaction, at most.
+const BATCH: usize = 256;
+
+/// Writes audit entries in batches: every entry queued while a transaction commits goes into
+/// the next one. Reading a visit or a list is audited, so every such request writes; on SQLite
+/// each commit waits for the disk (`synchronous=FULL`, ~2 ms here), which capped a busy clinic
+/// at a few hundred reads a second when each entry had its own commit. A caller still waits
+/// until its own entry is committed, so nothing is handed out unrecorded and nothing
+/// acknowledged is lost.
+#[derive(Clone, Debug)]
+pub(super) struct AuditWriter {
+    queue: mpsc::Sender<Pending>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    at: i64,
+    actor_kind: &'static str,
+    actor_id: Option<i64>,
+    action: &'static str,
+    subject: String,
+    outcome: &'static str,
+    detail: Option<String>,
+    bucket: Option<String>,
+    done: oneshot::Sender<StoreResult<()>>,
+}
+
+impl AuditWriter {
+    pub(super) fn start(pool: AnyPool) -> Self {
+        let (queue, entries) = mpsc::channel(QUEUE);
+        tokio::spawn(write_batches(pool, entries));
+        Self { queue }
+    }
+
+    async fn write(&self, entry: NewAuditEntry<'_>, bucket: Option<&str>) -> StoreResult<()> {
+        let (done, written) = oneshot::channel();
+        let pending = Pending {
+            at: now_unix(),
+            actor_kind: entry.actor_kind,
+            actor_id: entry.actor_id,
+            action: entry.action,
+            subject: entry.subject.to_owned(),
+            outcome: entry.outcome,
+            detail: entry.detail.map(str::to_owned),
+            bucket: bucket.map(str::to_owned),
+            done,
+        };
+        let stopped = || StoreError::Database(sqlx::Error::PoolClosed);
+        self.queue.send(pending).await.map_err(|_| stopped())?;
+        written.await.map_err(|_| stopped())?
+    }
+}
+
+async fn write_batches(pool: AnyPool, mut entries: mpsc::Receiver<Pending>) {
+    let mut batch = Vec::with_capacity(BATCH);
+    while entries.recv_many(&mut batch, BATCH).await > 0 {
+        match write_batch(&pool, &batch).await {
+            Ok(()) => batch.drain(..).for_each(|p| {
+                let _ = p.done.send(Ok(()));
+            }),
+            // One entry the database refuses must not cost the others theirs: each goes
+            // again on its own and learns its own result.
+            Err(_) => {
+                for pending in batch.drain(..) {
+                    let result = write_one(&pool, &pending).await;
+                    let _ = pending.done.send(result);
+                }
+            }
+        }
+    }
+}
+
+/// Ordinary entries in one multi-row insert, counted ones each folded into its bucket, in one
+/// transaction.
+#[tracing::instrument(level = "debug", skip_all, fields(entries = batch.len()))]
+async fn write_batch(pool: &AnyPool, batch: &[Pending]) -> StoreResult<()> {
+    let mut tx = pool.begin().await?;
+    let plain: Vec<&Pending> = batch.iter().filter(|p| p.bucket.is_none()).collect();
+    if !plain.is_empty() {
+        let values: Vec<String> = (0..plain.len())
+            .map(|i| {
+                let params: Vec<String> = (1..=7).map(|k| format!("${}", i * 7 + k)).collect();
+                format!("({}, 1, NULL)", params.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_log (at, actor_kind, actor_id, action, subject, outcome, detail, \
+             count, bucket) VALUES {}",
+            values.join(", ")
+        );
+        let insert = plain
+            .iter()
+            .fold(sqlx::query(&sql), |insert, p| bind_entry(insert, p));
+        insert.execute(&mut *tx).await?;
+    }
+    for p in batch.iter().filter(|p| p.bucket.is_some()) {
+        upsert(p).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn write_one(pool: &AnyPool, pending: &Pending) -> StoreResult<()> {
+    upsert(pending).execute(pool).await?;
+    Ok(())
+}
+
+/// One entry; a NULL bucket never conflicts (NULLs are distinct in a unique index on both
+/// backends), so an ordinary entry is a plain insert.
+fn upsert(p: &Pending) -> AnyQuery<'_> {
+    let query = sqlx::query(
+        "INSERT INTO audit_log (at, actor_kind, actor_id, action, subject, outcome, detail, \
+         count, bucket) VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) \
+         ON CONFLICT (bucket) DO UPDATE SET count = audit_log.count + 1, at = $1",
+    );
+    bind_entry(query, p).bind(p.bucket.clone())
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// The seven values of an entry, in the columns' order.
+fn bind_entry<'q>(query: AnyQuery<'q>, p: &Pending) -> AnyQuery<'q> {
+    query
+        .bind(p.at)
+        .bind(p.actor_kind)
+        .bind(p.actor_id)
+        .bind(p.action)
+        .bind(p.subject.clone())
+        .bind(p.outcome)
+        .bind(p.detail.clone())
 }

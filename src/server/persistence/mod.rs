@@ -4,6 +4,7 @@
 //! version numbers. Values crossing this boundary are domain types, never raw rows.
 
 mod audit;
+mod auth_version;
 mod limits;
 mod login_links;
 mod outbox;
@@ -73,6 +74,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Db {
     pool: AnyPool,
     backend: DatabaseBackend,
+    audit: audit::AuditWriter,
+    auth: std::sync::Arc<auth_version::AuthVersion>,
 }
 
 impl Db {
@@ -115,7 +118,13 @@ impl Db {
             })
             .connect(url.expose())
             .await?;
+        let auth = match url.backend() {
+            DatabaseBackend::Sqlite => auth_version::AuthVersion::sqlite(sqlite_path(url.expose())),
+            DatabaseBackend::Postgres => auth_version::AuthVersion::off(),
+        };
         let db = Db {
+            audit: audit::AuditWriter::start(pool.clone()),
+            auth: std::sync::Arc::new(auth),
             pool,
             backend: url.backend(),
         };
@@ -174,19 +183,35 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// The version of sessions and accounts (`auth_version`), `None` when copies of sessions
+    /// must not be kept.
+    pub(crate) fn auth_version(&self) -> Option<u64> {
+        self.auth.current()
+    }
+
+    /// Tells every instance that a session or an account changed (after the commit).
+    pub(crate) fn auth_changed(&self) {
+        self.auth.bump();
+    }
 }
 
-fn create_sqlite_parent_dir(url: &str) {
+/// The file of a SQLite URL, `None` for an in-memory database.
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:")
         .split('?')
         .next()
         .unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| std::path::PathBuf::from(path))
+}
+
+fn create_sqlite_parent_dir(url: &str) {
+    let Some(path) = sqlite_path(url) else {
         return;
-    }
-    if let Some(parent) = std::path::Path::new(path).parent() {
+    };
+    if let Some(parent) = path.parent() {
         if !parent.as_os_str().is_empty() {
             let _ = std::fs::create_dir_all(parent);
         }

@@ -33,7 +33,20 @@ pub struct DbSessionStore {
     /// and the user's state (active, password epoch), come from the database every request,
     /// so a logout, password change or deactivation on any instance counts at once.
     owners: Arc<Mutex<HashMap<String, i64>>>,
+    /// Sessions as last read, with their user, each under the version of sessions and accounts
+    /// it was read at (`Db::auth_version`): used only while that version holds, so any change
+    /// on any instance makes every copy stale at once. Empty on PostgreSQL.
+    copies: Arc<Mutex<HashMap<String, Copy>>>,
 }
+
+#[derive(Debug)]
+struct Copy {
+    version: u64,
+    record: Record,
+}
+
+/// Copies kept, at most (about a KiB each).
+const COPIES_CAPACITY: usize = 4_096;
 
 /// The user as `load` read it, in the session's data for the length of one request.
 #[derive(Serialize, Deserialize)]
@@ -100,7 +113,40 @@ impl DbSessionStore {
         Self {
             db,
             owners: Arc::new(Mutex::new(HashMap::new())),
+            copies: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    fn copy_of(&self, id: &str, version: u64) -> Option<Record> {
+        let copies = self.copies.lock().unwrap_or_else(|p| p.into_inner());
+        let copy = copies.get(id)?;
+        (copy.version == version && copy.record.expiry_date > time::OffsetDateTime::now_utc())
+            .then(|| copy.record.clone())
+    }
+
+    fn keep_copy(&self, id: String, version: u64, record: &Record) {
+        let mut copies = self.copies.lock().unwrap_or_else(|p| p.into_inner());
+        if copies.len() >= COPIES_CAPACITY && !copies.contains_key(&id) {
+            // Stale copies are worthless anyway; dropping them all is simpler than an LRU.
+            copies.retain(|_, c| c.version == version);
+            if copies.len() >= COPIES_CAPACITY {
+                copies.clear();
+            }
+        }
+        copies.insert(
+            id,
+            Copy {
+                version,
+                record: record.clone(),
+            },
+        );
+    }
+
+    fn drop_copy(&self, id: &str) {
+        self.copies
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
     }
 
     fn owner(&self, id: &str) -> Option<i64> {
@@ -211,6 +257,8 @@ impl SessionStore for DbSessionStore {
         .execute(self.db.pool())
         .await
         .map_err(backend)?;
+        self.drop_copy(&record.id.to_string());
+        self.db.auth_changed();
         if result.rows_affected() == 0 {
             tracing::debug!("not saving a session that ended meanwhile");
         }
@@ -220,6 +268,39 @@ impl SessionStore for DbSessionStore {
     #[tracing::instrument(level = "debug", skip_all)]
     async fn load(&self, id: &Id) -> SessionResult<Option<Record>> {
         let key = id.to_string();
+        // Read before the database: a change committed meanwhile moves it, so the copy made
+        // below is stale from the start rather than wrongly fresh.
+        let version = self.db.auth_version();
+        if let Some(version) = version {
+            if let Some(record) = self.copy_of(&key, version) {
+                return Ok(Some(record));
+            }
+        }
+        let record = self.load_from_database(id, key.clone()).await?;
+        if let (Some(version), Some(record)) = (version, &record) {
+            self.keep_copy(key, version, record);
+        }
+        Ok(record)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn delete(&self, id: &Id) -> SessionResult<()> {
+        let key = id.to_string();
+        self.forget_owner(&key);
+        self.drop_copy(&key);
+        sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(key)
+            .execute(self.db.pool())
+            .await
+            .map_err(backend)?;
+        self.db.auth_changed();
+        Ok(())
+    }
+}
+
+impl DbSessionStore {
+    /// The session with its user, in one query when the owner is known.
+    async fn load_from_database(&self, id: &Id, key: String) -> SessionResult<Option<Record>> {
         if let Some(user_id) = self.owner(&key) {
             let row = sqlx::query(session_with_user_sql())
                 .bind(&key)
@@ -257,16 +338,5 @@ impl SessionStore for DbSessionStore {
         let record = decode(id, &data, expires_at)?;
         self.remember_owner(key, &record.data);
         Ok(Some(record))
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn delete(&self, id: &Id) -> SessionResult<()> {
-        self.forget_owner(&id.to_string());
-        sqlx::query("DELETE FROM sessions WHERE id = $1")
-            .bind(id.to_string())
-            .execute(self.db.pool())
-            .await
-            .map_err(backend)?;
-        Ok(())
     }
 }

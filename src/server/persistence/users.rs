@@ -200,6 +200,7 @@ impl Db {
             }
         }
         tx.commit().await?;
+        self.auth_changed();
         Ok(updated)
     }
 
@@ -216,6 +217,7 @@ impl Db {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
+        self.auth_changed();
         row.map(|r| r.try_get::<i64, _>("session_epoch"))
             .transpose()
             .map_err(StoreError::from)

@@ -91,8 +91,23 @@ const APPOINTMENT_SELECT: &str = "SELECT a.id, a.public_id, a.starts_at, a.booke
     a.duration_minutes, a.reason, a.status, a.version, \
     d.id AS d_id, d.display_name AS d_name, d.email AS d_email, d.time_zone AS d_zone, \
     p.id AS p_id, p.display_name AS p_name, p.email AS p_email, p.time_zone AS p_zone, \
-    m.host_id, m.marker, m.state, m.zoom_meeting_id, m.zoom_uuid, m.join_url_enc, \
-    m.passcode_enc, m.create_attempted, m.settings_warning, m.synced_version, m.attempts, \
+    m.state, m.settings_warning, m.attempts, \
+    m.last_error, m.live_waiting_since, m.live_started_at, m.live_ended_at, \
+    m.host_id, m.marker, m.zoom_meeting_id, m.zoom_uuid, m.join_url_enc, \
+    m.passcode_enc, m.create_attempted, m.synced_version \
+    FROM appointments a \
+    JOIN users d ON d.id = a.doctor_id \
+    JOIN users p ON p.id = a.patient_id \
+    JOIN meetings m ON m.appointment_id = a.id";
+
+/// The same without what only the meeting worker and the link grants use (Zoom's ids, the
+/// sealed join URL and passcode): a list shows none of it, so it neither reads nor carries
+/// it, and a busy list moves a third fewer columns.
+const APPOINTMENT_LIST_SELECT: &str = "SELECT a.id, a.public_id, a.starts_at, a.booked_zone, \
+    a.duration_minutes, a.reason, a.status, a.version, \
+    d.id AS d_id, d.display_name AS d_name, d.email AS d_email, d.time_zone AS d_zone, \
+    p.id AS p_id, p.display_name AS p_name, p.email AS p_email, p.time_zone AS p_zone, \
+    m.state, m.settings_warning, m.attempts, \
     m.last_error, m.live_waiting_since, m.live_started_at, m.live_ended_at \
     FROM appointments a \
     JOIN users d ON d.id = a.doctor_id \
@@ -110,6 +125,22 @@ fn zone(raw: Option<String>, what: &str) -> StoreResult<Option<TimeZone>> {
 }
 
 fn appointment_from_row(row: &AnyRow) -> StoreResult<AppointmentRow> {
+    let mut appointment = listed_appointment_from_row(row)?;
+    let create_attempted: i64 = row.try_get("create_attempted")?;
+    let meeting = &mut appointment.meeting;
+    meeting.host_id = row.try_get("host_id")?;
+    meeting.marker = row.try_get("marker")?;
+    meeting.zoom_meeting_id = row.try_get("zoom_meeting_id")?;
+    meeting.zoom_uuid = row.try_get("zoom_uuid")?;
+    meeting.join_url_enc = row.try_get("join_url_enc")?;
+    meeting.passcode_enc = row.try_get("passcode_enc")?;
+    meeting.create_attempted = create_attempted != 0;
+    meeting.synced_version = row.try_get("synced_version")?;
+    Ok(appointment)
+}
+
+/// A row of `APPOINTMENT_LIST_SELECT`: the meeting's Zoom ids and sealed values are empty.
+fn listed_appointment_from_row(row: &AnyRow) -> StoreResult<AppointmentRow> {
     let starts_at: i64 = row.try_get("starts_at")?;
     let booked_zone: String = row.try_get("booked_zone")?;
     let booked_zone =
@@ -120,7 +151,6 @@ fn appointment_from_row(row: &AnyRow) -> StoreResult<AppointmentRow> {
     let public_id: String = row.try_get("public_id")?;
     let status: String = row.try_get("status")?;
     let state: String = row.try_get("state")?;
-    let create_attempted: i64 = row.try_get("create_attempted")?;
     Ok(AppointmentRow {
         id: row.try_get("id")?,
         public_id: VisitId::parse(&public_id).map_err(|e| corrupt("appointments.public_id", e))?,
@@ -143,16 +173,16 @@ fn appointment_from_row(row: &AnyRow) -> StoreResult<AppointmentRow> {
         cancelled: status == "cancelled",
         version: row.try_get("version")?,
         meeting: MeetingRow {
-            host_id: row.try_get("host_id")?,
-            marker: row.try_get("marker")?,
+            host_id: 0,
+            marker: String::new(),
             state: MeetingState::parse(&state).map_err(|e| corrupt("meetings.state", e))?,
-            zoom_meeting_id: row.try_get("zoom_meeting_id")?,
-            zoom_uuid: row.try_get("zoom_uuid")?,
-            join_url_enc: row.try_get("join_url_enc")?,
-            passcode_enc: row.try_get("passcode_enc")?,
-            create_attempted: create_attempted != 0,
+            zoom_meeting_id: None,
+            zoom_uuid: None,
+            join_url_enc: None,
+            passcode_enc: None,
+            create_attempted: false,
             settings_warning: row.try_get("settings_warning")?,
-            synced_version: row.try_get("synced_version")?,
+            synced_version: 0,
             attempts: row.try_get("attempts")?,
             last_error: row.try_get("last_error")?,
             live: super::LiveRow {
@@ -223,6 +253,8 @@ impl Db {
         Ok(id)
     }
 
+    /// The appointments `visibility` allows from `since` on, soonest first, as a list shows
+    /// them: without Zoom's ids or the sealed join URL and passcode.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn appointments(
         &self,
@@ -236,7 +268,7 @@ impl Db {
             Visibility::PatientOf(id) => ("a.patient_id = $2", id),
         };
         let sql = format!(
-            "{APPOINTMENT_SELECT} WHERE a.starts_at >= $1 AND {filter} \
+            "{APPOINTMENT_LIST_SELECT} WHERE a.starts_at >= $1 AND {filter} \
              ORDER BY a.starts_at, a.id LIMIT $3"
         );
         let rows = sqlx::query(&sql)
@@ -245,7 +277,7 @@ impl Db {
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(appointment_from_row).collect()
+        rows.iter().map(listed_appointment_from_row).collect()
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
