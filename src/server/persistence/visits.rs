@@ -87,32 +87,39 @@ pub struct JobTicket {
     pub attempts: i64,
 }
 
-const APPOINTMENT_SELECT: &str = "SELECT a.id, a.public_id, a.starts_at, a.booked_zone, \
-    a.duration_minutes, a.reason, a.status, a.version, \
-    d.id AS d_id, d.display_name AS d_name, d.email AS d_email, d.time_zone AS d_zone, \
-    p.id AS p_id, p.display_name AS p_name, p.email AS p_email, p.time_zone AS p_zone, \
-    m.state, m.settings_warning, m.attempts, \
-    m.last_error, m.live_waiting_since, m.live_started_at, m.live_ended_at, \
-    m.host_id, m.marker, m.zoom_meeting_id, m.zoom_uuid, m.join_url_enc, \
-    m.passcode_enc, m.create_attempted, m.synced_version \
-    FROM appointments a \
-    JOIN users d ON d.id = a.doctor_id \
-    JOIN users p ON p.id = a.patient_id \
-    JOIN meetings m ON m.appointment_id = a.id";
+/// What a list shows of an appointment (see `APPOINTMENT_LIST_SELECT`).
+macro_rules! listed_columns {
+    () => {
+        "SELECT a.id, a.public_id, a.starts_at, a.booked_zone, \
+         a.duration_minutes, a.reason, a.status, a.version, \
+         d.id AS d_id, d.display_name AS d_name, d.email AS d_email, d.time_zone AS d_zone, \
+         p.id AS p_id, p.display_name AS p_name, p.email AS p_email, p.time_zone AS p_zone, \
+         m.state, m.settings_warning, m.attempts, \
+         m.last_error, m.live_waiting_since, m.live_started_at, m.live_ended_at"
+    };
+}
+
+macro_rules! appointment_joins {
+    () => {
+        " FROM appointments a \
+         JOIN users d ON d.id = a.doctor_id \
+         JOIN users p ON p.id = a.patient_id \
+         JOIN meetings m ON m.appointment_id = a.id"
+    };
+}
+
+/// An appointment with everything the meeting worker and the link grants need.
+const APPOINTMENT_SELECT: &str = concat!(
+    listed_columns!(),
+    ", m.host_id, m.marker, m.zoom_meeting_id, m.zoom_uuid, m.join_url_enc, \
+     m.passcode_enc, m.create_attempted, m.synced_version",
+    appointment_joins!()
+);
 
 /// The same without what only the meeting worker and the link grants use (Zoom's ids, the
 /// sealed join URL and passcode): a list shows none of it, so it neither reads nor carries
 /// it, and a busy list moves a third fewer columns.
-const APPOINTMENT_LIST_SELECT: &str = "SELECT a.id, a.public_id, a.starts_at, a.booked_zone, \
-    a.duration_minutes, a.reason, a.status, a.version, \
-    d.id AS d_id, d.display_name AS d_name, d.email AS d_email, d.time_zone AS d_zone, \
-    p.id AS p_id, p.display_name AS p_name, p.email AS p_email, p.time_zone AS p_zone, \
-    m.state, m.settings_warning, m.attempts, \
-    m.last_error, m.live_waiting_since, m.live_started_at, m.live_ended_at \
-    FROM appointments a \
-    JOIN users d ON d.id = a.doctor_id \
-    JOIN users p ON p.id = a.patient_id \
-    JOIN meetings m ON m.appointment_id = a.id";
+const APPOINTMENT_LIST_SELECT: &str = concat!(listed_columns!(), appointment_joins!());
 
 fn corrupt(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {error}"))
