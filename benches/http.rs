@@ -6,6 +6,9 @@
 //! script does for `--postgres`), seeds ten patients with 50 visits each (so the receptionist
 //! sees 500), restarts the app on that existing database (timing start → `/readyz` 200), and
 //! starts the reference: this same bench binary re-executed as a bare axum "hello" server.
+//! A second instance with the response cache off (`RESPONSE_CACHE=false`) gives what a list or
+//! page costs when it is rendered afresh; the first instance answers a session's repeats
+//! within a second from memory, as it does in production.
 //! Then, for 3 rounds, each path under `wrk` at 64, 8 and 1 connections; medians are printed.
 //! A benchmark, not a test: it prints figures and asserts nothing about time, only that no
 //! request failed.
@@ -368,6 +371,26 @@ async fn bench() {
     }
     let ready_ms = started.elapsed().as_secs_f64() * 1000.0;
 
+    // A second instance on the same database with the response cache off: what a render
+    // costs when it cannot be reused (every list and page a session has not just seen).
+    let mut command = Command::new(env!("CARGO_BIN_EXE_telehealth"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &database_url)
+        .env("APP_CONFIG_FILE", "/dev/null")
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("DEMO_MODE", "false")
+        .env("ENCRYPTION_KEY", TEST_KEY)
+        .env("ALLOW_INSECURE_HTTP", "true")
+        .env("RESPONSE_CACHE", "false")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    for (key, value) in sim.env() {
+        command.env(key, value);
+    }
+    let (uncached, uncached_base) = spawn_listening(command);
+    let _uncached = Killed(uncached);
+
     let mut command = Command::new(std::env::current_exe().unwrap());
     command.arg("--reference-server");
     let (reference, reference_url) = spawn_listening(command);
@@ -410,6 +433,21 @@ async fn bench() {
         get(
             "`GET /visits/{id}` (join page)",
             format!("{base}/visits/{join_id}"),
+            &patient,
+        ),
+        post(
+            "list (patient, 50), cache off",
+            format!("{uncached_base}/api/visits/list"),
+            &patient,
+        ),
+        post(
+            "list (receptionist, 500), cache off",
+            format!("{uncached_base}/api/visits/list"),
+            &receptionist,
+        ),
+        get(
+            "join page, cache off",
+            format!("{uncached_base}/visits/{join_id}"),
             &patient,
         ),
     ];

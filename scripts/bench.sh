@@ -29,7 +29,7 @@ if [ "${BENCH_SITE:-1}" != 0 ]; then
 fi
 # The release profile (not cargo's `bench` profile) so the app and the simulator are the
 # binaries `leptos build --release` just made, not a second compile of the whole crate.
-cargo bench --profile release --features ssr --bench http
+release_cargo bench --profile release --features ssr --bench http
 
 if [ "${BENCH_SITE:-1}" != 0 ]; then
   echo

@@ -17,4 +17,4 @@ if [ "${1:-}" = "--postgres" ]; then
 fi
 # Two sockets per stream (ours and the server's), plus the database's.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-cargo bench --profile release --features ssr --bench sse
+release_cargo bench --profile release --features ssr --bench sse

@@ -5,9 +5,12 @@
 # shellcheck shell=bash
 PROJECT_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export PATH="$PROJECT_ROOT/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+leptos_on_debweb() {
+  [ ! -d "$(rustc --print sysroot)/lib/rustlib/wasm32-unknown-unknown/lib" ]
+}
 leptos() {
   local sub=$1; shift
-  if [ -d "$(rustc --print sysroot)/lib/rustlib/wasm32-unknown-unknown/lib" ]; then
+  if ! leptos_on_debweb; then
     cargo leptos "$sub" "$@" || return
   else
     RUSTUP_TOOLCHAIN=debweb RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-22 \
@@ -24,4 +27,15 @@ leptos() {
     esac
   fi
   return 0
+}
+
+# cargo with the compiler `leptos` builds the server with, for release builds beside it (the
+# benchmarks): with another compiler every release dependency would be compiled a second time
+# (about ten minutes on a fresh machine).
+release_cargo() {
+  if leptos_on_debweb; then
+    LEPTOS_OUTPUT_NAME=telehealth RUSTUP_TOOLCHAIN=debweb RUSTC_BOOTSTRAP=1 cargo "$@"
+  else
+    LEPTOS_OUTPUT_NAME=telehealth cargo "$@"
+  fi
 }

@@ -54,35 +54,64 @@ fn StateBadge(visit: VisitView) -> impl IntoView {
 
 #[component]
 pub fn VisitsPage() -> impl IntoView {
-    view! { <RequireRole roles=&[] content=|me| view! { <Visits me /> } /> }
+    // Made outside `RequireRole`'s content, which re-runs while the page renders on the
+    // server (see `VisitPage`).
+    let handles = ListHandles::new();
+    view! { <RequireRole roles=&[] content=move |me| view! { <Visits me handles /> } /> }
+}
+
+/// The list page's data and actions.
+#[derive(Clone, Copy)]
+struct ListHandles {
+    visits: Resource<Result<Vec<VisitView>, AppError>>,
+    book: ServerAction<BookVisit>,
+    cancel: ServerAction<CancelVisit>,
+    retry: ServerAction<RetryMeeting>,
+}
+
+impl ListHandles {
+    fn new() -> Self {
+        let book = ServerAction::<BookVisit>::new();
+        let cancel = ServerAction::<CancelVisit>::new();
+        let retry = ServerAction::<RetryMeeting>::new();
+        // Re-read when the push stream says a visit changed (through the passive path, which
+        // is not activity), or after one of this page's own actions.
+        let live = Live::use_context();
+        let baseline = live.pulse.get_untracked();
+        let visits = Resource::new(
+            move || {
+                (
+                    live.pulse.get(),
+                    book.version().get(),
+                    cancel.version().get(),
+                    retry.version().get(),
+                )
+            },
+            move |(pulse, ..)| async move {
+                if Live::pushed(pulse, baseline) {
+                    live_visits().await
+                } else {
+                    list_visits().await
+                }
+            },
+        );
+        Self {
+            visits,
+            book,
+            cancel,
+            retry,
+        }
+    }
 }
 
 #[component]
-fn Visits(me: Me) -> impl IntoView {
-    let book = ServerAction::<BookVisit>::new();
-    let cancel = ServerAction::<CancelVisit>::new();
-    let retry = ServerAction::<RetryMeeting>::new();
-    // Re-read when the push stream says a visit changed (through the passive path, which is
-    // not activity), or after one of this page's own actions.
-    let live = Live::use_context();
-    let baseline = live.pulse.get_untracked();
-    let visits = Resource::new(
-        move || {
-            (
-                live.pulse.get(),
-                book.version().get(),
-                cancel.version().get(),
-                retry.version().get(),
-            )
-        },
-        move |(pulse, ..)| async move {
-            if Live::pushed(pulse, baseline) {
-                live_visits().await
-            } else {
-                list_visits().await
-            }
-        },
-    );
+fn Visits(me: Me, handles: ListHandles) -> impl IntoView {
+    let ListHandles {
+        visits,
+        book,
+        cancel,
+        retry,
+    } = handles;
     let is_staff = me.role != Role::Patient;
     let action_error = move || {
         cancel
@@ -311,7 +340,65 @@ fn BookingForm(me: Me, book: ServerAction<BookVisit>) -> impl IntoView {
 
 #[component]
 pub fn VisitPage() -> impl IntoView {
-    view! { <RequireRole roles=&[] content=|me| view! { <Visit me /> } /> }
+    // Made here, outside `RequireRole`'s content: that re-runs while the page renders on the
+    // server, and a resource made inside it was fetched (and the opening audited) each time.
+    let handles = VisitHandles::new();
+    view! { <RequireRole roles=&[] content=move |me| view! { <Visit me handles /> } /> }
+}
+
+/// The visit page's data and actions.
+#[derive(Clone, Copy)]
+struct VisitHandles {
+    visit: Resource<Result<VisitView, AppError>>,
+    start: ServerAction<StartMeeting>,
+    join: ServerAction<JoinMeeting>,
+    reschedule: ServerAction<RescheduleVisit>,
+    change_doctor: ServerAction<ChangeDoctor>,
+    cancel: ServerAction<CancelVisit>,
+    retry: ServerAction<RetryMeeting>,
+}
+
+impl VisitHandles {
+    fn new() -> Self {
+        let params = use_params_map();
+        let id = move || params.with(|p| p.get("id").unwrap_or_default());
+        let start = ServerAction::<StartMeeting>::new();
+        let join = ServerAction::<JoinMeeting>::new();
+        let reschedule = ServerAction::<RescheduleVisit>::new();
+        let change_doctor = ServerAction::<ChangeDoctor>::new();
+        let cancel = ServerAction::<CancelVisit>::new();
+        let retry = ServerAction::<RetryMeeting>::new();
+        let live = Live::use_context();
+        let baseline = live.pulse.get_untracked();
+        let visit = Resource::new(
+            move || {
+                (
+                    id(),
+                    live.pulse.get(),
+                    reschedule.version().get(),
+                    change_doctor.version().get(),
+                    cancel.version().get(),
+                    retry.version().get(),
+                )
+            },
+            move |(id, pulse, ..)| async move {
+                if Live::pushed(pulse, baseline) {
+                    live_visit(id).await
+                } else {
+                    get_visit(id).await
+                }
+            },
+        );
+        Self {
+            visit,
+            start,
+            join,
+            reschedule,
+            change_doctor,
+            cancel,
+            retry,
+        }
+    }
 }
 
 fn countdown(seconds: i64) -> String {
@@ -331,37 +418,17 @@ fn go_to(url: &str) {
 }
 
 #[component]
-fn Visit(me: Me) -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").unwrap_or_default());
-    let start = ServerAction::<StartMeeting>::new();
-    let join = ServerAction::<JoinMeeting>::new();
-    let reschedule = ServerAction::<RescheduleVisit>::new();
-    let change_doctor = ServerAction::<ChangeDoctor>::new();
-    let cancel = ServerAction::<CancelVisit>::new();
-    let retry = ServerAction::<RetryMeeting>::new();
+fn Visit(me: Me, handles: VisitHandles) -> impl IntoView {
+    let VisitHandles {
+        visit,
+        start,
+        join,
+        reschedule,
+        change_doctor,
+        cancel,
+        retry,
+    } = handles;
     let clock = ticker(Duration::from_secs(1));
-    let live = Live::use_context();
-    let baseline = live.pulse.get_untracked();
-    let visit = Resource::new(
-        move || {
-            (
-                id(),
-                live.pulse.get(),
-                reschedule.version().get(),
-                change_doctor.version().get(),
-                cancel.version().get(),
-                retry.version().get(),
-            )
-        },
-        move |(id, pulse, ..)| async move {
-            if Live::pushed(pulse, baseline) {
-                live_visit(id).await
-            } else {
-                get_visit(id).await
-            }
-        },
-    );
     Effect::new(move |_| {
         if let Some(Ok(link)) = start.value().get() {
             go_to(&link.url);

@@ -90,6 +90,7 @@ impl From<NotRecorded> for AppError {
 /// Appends `entry`. A failure is logged here, once, and returned: callers that grant access
 /// must refuse with it; others may go on (`.ok()`), the failure having been reported.
 pub async fn record(db: &Db, entry: Entry) -> Result<(), NotRecorded> {
+    crate::server::response_cache::capture(&entry, false);
     db.append_audit(entry.row()).await.map_err(|error| {
         tracing::error!(
             %error,
@@ -105,6 +106,7 @@ pub async fn record(db: &Db, entry: Entry) -> Result<(), NotRecorded> {
 /// nothing): one row per actor, action, outcome and hour, counting the requests, so callers
 /// cannot fill the table or write subjects of their choosing.
 pub async fn record_counted(db: &Db, entry: Entry) -> Result<(), NotRecorded> {
+    crate::server::response_cache::capture(&entry, true);
     let hour = now_unix() / 3600;
     let actor = entry
         .actor

@@ -109,6 +109,9 @@ pub struct Settings {
     pub trusted_proxy_header: ProxyHeader,
     /// Password hashes computed at once (19 MiB of memory each); more wait, then get 503.
     pub password_hash_concurrency: usize,
+    /// Answer a session's repeated visit list or page within the same second from memory
+    /// (`server::response_cache`; SQLite only). Off only to measure a render's own cost.
+    pub response_cache: bool,
     /// How long a request waits for a free hashing slot before it gets 503.
     pub password_hash_wait: Duration,
     /// A patient's own upcoming (not yet ended, not cancelled) visits at most.
@@ -157,6 +160,7 @@ struct FileLayer {
     trusted_proxies: Option<String>,
     trusted_proxy_header: Option<String>,
     password_hash_concurrency: Option<usize>,
+    response_cache: Option<bool>,
     password_hash_wait_ms: Option<u64>,
     patient_max_open_visits: Option<u32>,
     patient_max_daily_changes: Option<u32>,
@@ -297,6 +301,9 @@ impl Settings {
                 name: "TRUSTED_PROXY_HEADER",
                 reason,
             })?,
+            response_cache: parse_env(&env, "RESPONSE_CACHE")?
+                .or(file.response_cache)
+                .unwrap_or(true),
             password_hash_concurrency: parse_env(&env, "PASSWORD_HASH_CONCURRENCY")?
                 .or(file.password_hash_concurrency)
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()) * 2),

@@ -17,6 +17,7 @@ pub mod notify;
 pub mod persistence;
 pub mod preferences;
 pub mod push;
+pub mod response_cache;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
@@ -67,6 +68,8 @@ pub struct Shared {
     pub push: push::Push,
     /// Wakes the mail worker and the reminder scheduler; the reminders' clock.
     pub notify: notify::Notifier,
+    /// Repeated reads answered from memory (visit lists and pages; SQLite only).
+    pub responses: response_cache::ResponseCache,
 }
 
 impl FromRef<AppState> for LeptosOptions {

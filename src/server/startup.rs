@@ -88,6 +88,7 @@ impl Application {
             hashing,
             push: crate::server::push::Push::new(),
             notify: crate::server::notify::Notifier::default(),
+            responses: Default::default(),
         });
         let router = router(state.clone());
         tokio::task::spawn_blocking(password::warm_up);
@@ -204,6 +205,10 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(crate::server::assets::static_or_page)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::server::response_cache::serve,
+        ))
         .layer(axum::middleware::from_fn(http::api_error_status))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -18,6 +18,7 @@ mod notifications;
 mod preferences;
 mod privacy;
 mod push;
+mod response_cache;
 mod sim;
 mod speed;
 mod tokens_hardening;

@@ -4,7 +4,7 @@
 //! version numbers. Values crossing this boundary are domain types, never raw rows.
 
 mod audit;
-mod auth_version;
+mod change_version;
 mod limits;
 mod login_links;
 mod outbox;
@@ -75,7 +75,8 @@ pub struct Db {
     pool: AnyPool,
     backend: DatabaseBackend,
     audit: audit::AuditWriter,
-    auth: std::sync::Arc<auth_version::AuthVersion>,
+    auth: std::sync::Arc<change_version::ChangeVersion>,
+    visits: std::sync::Arc<change_version::ChangeVersion>,
 }
 
 impl Db {
@@ -118,13 +119,17 @@ impl Db {
             })
             .connect(url.expose())
             .await?;
-        let auth = match url.backend() {
-            DatabaseBackend::Sqlite => auth_version::AuthVersion::sqlite(sqlite_path(url.expose())),
-            DatabaseBackend::Postgres => auth_version::AuthVersion::off(),
+        let version = |suffix| match url.backend() {
+            DatabaseBackend::Sqlite => std::sync::Arc::new(change_version::ChangeVersion::sqlite(
+                sqlite_path(url.expose()),
+                suffix,
+            )),
+            DatabaseBackend::Postgres => std::sync::Arc::new(change_version::ChangeVersion::off()),
         };
         let db = Db {
             audit: audit::AuditWriter::start(pool.clone()),
-            auth: std::sync::Arc::new(auth),
+            auth: version("-auth"),
+            visits: version("-visits"),
             pool,
             backend: url.backend(),
         };
@@ -184,7 +189,7 @@ impl Db {
         self.pool.close().await;
     }
 
-    /// The version of sessions and accounts (`auth_version`), `None` when copies of sessions
+    /// The version of sessions and accounts (`change_version`), `None` when copies of sessions
     /// must not be kept.
     pub(crate) fn auth_version(&self) -> Option<u64> {
         self.auth.current()
@@ -193,6 +198,19 @@ impl Db {
     /// Tells every instance that a session or an account changed (after the commit).
     pub(crate) fn auth_changed(&self) {
         self.auth.bump();
+    }
+
+    /// The version of appointments and their meetings (`change_version`), `None` when
+    /// responses built from them must not be kept.
+    pub(crate) fn visits_version(&self) -> Option<u64> {
+        self.visits.current()
+    }
+
+    /// Tells every instance that an appointment or its meeting changed (after the commit).
+    /// Every store method that writes `appointments` or `meetings` calls it
+    /// (`every_write_to_visits_moves_their_version` checks the sources).
+    pub(crate) fn visits_changed(&self) {
+        self.visits.bump();
     }
 }
 
@@ -223,4 +241,59 @@ pub(crate) fn now_unix() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every store source, read as text: a new file here must be added.
+    const SOURCES: [(&str, &str); 15] = [
+        ("audit.rs", include_str!("audit.rs")),
+        ("change_version.rs", include_str!("change_version.rs")),
+        ("limits.rs", include_str!("limits.rs")),
+        ("login_links.rs", include_str!("login_links.rs")),
+        ("mod.rs", include_str!("mod.rs")),
+        ("outbox.rs", include_str!("outbox.rs")),
+        ("preferences.rs", include_str!("preferences.rs")),
+        ("push.rs", include_str!("push.rs")),
+        ("sessions.rs", include_str!("sessions.rs")),
+        ("throttle.rs", include_str!("throttle.rs")),
+        ("users.rs", include_str!("users.rs")),
+        ("visits.rs", include_str!("visits.rs")),
+        ("webhooks.rs", include_str!("webhooks.rs")),
+        ("zoom.rs", include_str!("zoom.rs")),
+        ("zoom_health.rs", include_str!("zoom_health.rs")),
+    ];
+
+    /// A cached visit page or list is used only while the visits' version holds, so a store
+    /// method that changes an appointment or its meeting without moving it would leave every
+    /// instance showing the old state (for up to a second). SQL stays in this module, so
+    /// reading its sources finds every such write.
+    #[test]
+    fn every_write_to_visits_moves_their_version() {
+        let files = std::fs::read_dir(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/server/persistence"
+        ))
+        .unwrap()
+        .count();
+        assert_eq!(files, SOURCES.len(), "add the new store file to SOURCES");
+        let writes = ["appointments", "meetings"].into_iter().flat_map(|table| {
+            ["INSERT INTO ", "UPDATE ", "DELETE FROM "].map(move |verb| format!("{verb}{table} "))
+        });
+        let writes: Vec<String> = writes.collect();
+        let mut missing = Vec::new();
+        for (file, source) in SOURCES {
+            for function in source.split("async fn ").skip(1) {
+                let writes_visits = writes.iter().any(|w| function.contains(w.as_str()));
+                if writes_visits && !function.contains("self.visits_changed()") {
+                    let name = function.split('(').next().unwrap_or_default();
+                    missing.push(format!("{file}: {name}"));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "these write visits without moving their version: {missing:?}"
+        );
+    }
 }

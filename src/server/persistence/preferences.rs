@@ -355,6 +355,7 @@ impl Db {
             .bind(revision)
             .execute(&self.pool)
             .await?;
+        self.visits_changed();
         Ok(())
     }
 

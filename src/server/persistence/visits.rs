@@ -257,6 +257,7 @@ impl Db {
         .map_err(StoreError::from_sqlx)?;
         enqueue(&mut tx, id, now).await?;
         tx.commit().await?;
+        self.visits_changed();
         Ok(id)
     }
 
@@ -357,6 +358,7 @@ impl Db {
             enqueue(&mut tx, id, now).await?;
         }
         tx.commit().await?;
+        self.visits_changed();
         Ok(changed)
     }
 
@@ -407,6 +409,7 @@ impl Db {
             enqueue(&mut tx, id, now).await?;
         }
         tx.commit().await?;
+        self.visits_changed();
         Ok(changed)
     }
 
@@ -619,6 +622,7 @@ impl Db {
             return Ok(false);
         }
         tx.commit().await?;
+        self.visits_changed();
         Ok(extended)
     }
 
@@ -643,6 +647,7 @@ impl Db {
         .bind(now_unix())
         .execute(&self.pool)
         .await?;
+        self.visits_changed();
         Ok(())
     }
 
@@ -666,6 +671,7 @@ impl Db {
         .bind(now_unix())
         .execute(&self.pool)
         .await?;
+        self.visits_changed();
         Ok(())
     }
 
@@ -681,6 +687,7 @@ impl Db {
         .bind(now_unix())
         .execute(&self.pool)
         .await?;
+        self.visits_changed();
         Ok(())
     }
 
@@ -699,6 +706,7 @@ impl Db {
         .bind(now_unix())
         .execute(&self.pool)
         .await?;
+        self.visits_changed();
         Ok(())
     }
 
@@ -718,6 +726,7 @@ impl Db {
         .bind(now_unix())
         .execute(&self.pool)
         .await?;
+        self.visits_changed();
         Ok(())
     }
 
@@ -732,6 +741,7 @@ impl Db {
         .bind(now_unix())
         .execute(&self.pool)
         .await?;
+        self.visits_changed();
         Ok(())
     }
 
@@ -785,6 +795,7 @@ impl Db {
         .bind(now_unix())
         .execute(&self.pool)
         .await?;
+        self.visits_changed();
         Ok(())
     }
 
@@ -813,6 +824,7 @@ impl Db {
         .bind(owner.to_owned())
         .execute(&self.pool)
         .await?;
+        self.visits_changed();
         Ok(())
     }
 }

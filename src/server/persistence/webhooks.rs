@@ -294,6 +294,7 @@ impl Db {
             .execute(&self.pool)
             .await?
             .rows_affected();
+        self.visits_changed();
         Ok(changed == 1)
     }
 
@@ -324,6 +325,7 @@ impl Db {
             .execute(&self.pool)
             .await?
             .rows_affected();
+        self.visits_changed();
         Ok(changed == 1)
     }
 
@@ -356,6 +358,7 @@ impl Db {
             enqueue(&mut tx, appointment_id, now).await?;
         }
         tx.commit().await?;
+        self.visits_changed();
         Ok(queued)
     }
 
@@ -379,6 +382,7 @@ impl Db {
         .bind(owner.to_owned())
         .execute(&self.pool)
         .await?;
+        self.visits_changed();
         Ok(())
     }
 
@@ -404,6 +408,7 @@ impl Db {
             ids.push(id);
         }
         tx.commit().await?;
+        self.visits_changed();
         Ok(ids)
     }
 
@@ -516,6 +521,7 @@ impl Db {
             .await?;
         }
         tx.commit().await?;
+        self.visits_changed();
         Ok(purged)
     }
 }

@@ -1,15 +1,14 @@
-//! Whether any session or account changed anywhere, for the session cache
-//! (`DbSessionStore`). Every write that can end a session or change what a session's user may
-//! do (logout, a session saved or deleted, a password change, a deactivation, any edit of an
-//! account) moves the version on, after its commit and before its answer leaves; a cached
-//! session read under another version is never used. So a change counts on the very next
-//! request, on every instance.
+//! Whether anything of one kind changed anywhere, for the caches in front of the database:
+//! sessions and accounts (`DbSessionStore`'s copies) and visits (`server::response_cache`).
+//! Every write of that kind moves its version on, after its commit and before its answer
+//! leaves; a copy read under another version is never used. So a change counts on the very
+//! next request, on every instance.
 //!
-//! SQLite instances share a machine (the database is one file), so the version is the length
-//! of a file beside the database that every change appends a byte to: reading it is one
-//! `fstat`, far cheaper than the database round trip it saves. PostgreSQL instances run on
-//! several machines and share nothing but the database, so there the cache is off and every
-//! request reads its session (one query).
+//! SQLite instances share a machine (the database is one file), so a version is the length
+//! of a file beside the database (`<database>-auth`, `<database>-visits`) that every change
+//! appends a byte to: reading it is one `fstat`, far cheaper than the database round trip it
+//! saves. PostgreSQL instances run on several machines and share nothing but the database,
+//! so there the caches are off and every request reads the database.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -20,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 const RESTART_AFTER_BYTES: u64 = 1 << 20;
 
 #[derive(Debug)]
-pub(super) struct AuthVersion {
+pub(super) struct ChangeVersion {
     source: Source,
     /// Set when a change could not be published: from then on this instance trusts no copy.
     broken: AtomicBool,
@@ -36,18 +35,19 @@ enum Source {
     Off,
 }
 
-impl AuthVersion {
+impl ChangeVersion {
     pub(super) fn off() -> Self {
         Self::with(Source::Off)
     }
 
-    /// For the SQLite database at `path` (`None` for an in-memory one).
-    pub(super) fn sqlite(path: Option<PathBuf>) -> Self {
+    /// For the SQLite database at `path` (`None` for an in-memory one); the file is the
+    /// database's name followed by `suffix`.
+    pub(super) fn sqlite(path: Option<PathBuf>, suffix: &str) -> Self {
         let Some(path) = path else {
             return Self::with(Source::Process(AtomicU64::new(0)));
         };
         let mut name = path.into_os_string();
-        name.push("-auth");
+        name.push(suffix);
         let opened = OpenOptions::new().append(true).create(true).open(&name);
         match opened {
             Ok(file) => {
@@ -58,7 +58,7 @@ impl AuthVersion {
                 Self::with(Source::File(file))
             }
             Err(error) => {
-                tracing::warn!(%error, path = ?name, "no session cache: cannot open its version file");
+                tracing::warn!(%error, path = ?name, "cache off: cannot open its version file");
                 Self::off()
             }
         }
@@ -91,7 +91,7 @@ impl AuthVersion {
                 if let Err(error) = (&*file).write_all(b".") {
                     // Other instances cannot be told; this one stops trusting its copies. The
                     // database is failing its writes too at this point (a full disk).
-                    tracing::error!(%error, "cannot publish a session change; session cache off");
+                    tracing::error!(%error, "cannot publish a change; cache off");
                     self.broken.store(true, Ordering::Release);
                 }
             }
@@ -113,8 +113,8 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let db = dir.join("app.db");
         let (a, b) = (
-            AuthVersion::sqlite(Some(db.clone())),
-            AuthVersion::sqlite(Some(db)),
+            ChangeVersion::sqlite(Some(db.clone()), "-auth"),
+            ChangeVersion::sqlite(Some(db), "-auth"),
         );
         let before = b.current().expect("a file-backed version");
         a.bump();
@@ -128,14 +128,14 @@ mod tests {
 
     #[test]
     fn postgres_never_offers_a_version() {
-        let off = AuthVersion::off();
+        let off = ChangeVersion::off();
         off.bump();
         assert_eq!(off.current(), None);
     }
 
     #[test]
     fn an_in_memory_database_counts_in_the_process() {
-        let local = AuthVersion::sqlite(None);
+        let local = ChangeVersion::sqlite(None, "-auth");
         let before = local.current().unwrap();
         local.bump();
         assert_ne!(local.current().unwrap(), before);
