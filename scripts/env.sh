@@ -22,20 +22,24 @@ leptos() {
     case " $* " in *" --precompress "* | *" -P "*)
       local f
       for f in "$PROJECT_ROOT"/target/site/pkg/*.gz; do
-        if [ -f "${f%.gz}" ]; then gzip -9 -n -c "${f%.gz}" >"$f.tmp" && mv "$f.tmp" "$f" || return; fi
+        # A name of this shell's own: another build's rewrite may run beside this one.
+        if [ -f "${f%.gz}" ]; then gzip -9 -n -c "${f%.gz}" >"$f.$$.tmp" && mv "$f.$$.tmp" "$f" || return; fi
       done ;;
     esac
   fi
   return 0
 }
 
-# cargo with the compiler `leptos` builds the server with, for release builds beside it (the
-# benchmarks): with another compiler every release dependency would be compiled a second time
-# (about ten minutes on a fresh machine).
+# cargo with the compiler, flags and environment `leptos build --release` builds the server
+# with, for release builds beside it (the benchmarks): with any of them different every release
+# dependency would be compiled a second time (about ten minutes on a fresh machine), and the
+# bench would measure a server other than the one that ships. cargo-leptos sets
+# `--cfg erase_components` (Cargo.toml: `always-erase-components`) and LEPTOS_OUTPUT_NAME.
 release_cargo() {
   if leptos_on_debweb; then
-    LEPTOS_OUTPUT_NAME=telehealth RUSTUP_TOOLCHAIN=debweb RUSTC_BOOTSTRAP=1 cargo "$@"
+    RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=telehealth \
+      RUSTUP_TOOLCHAIN=debweb RUSTC_BOOTSTRAP=1 cargo "$@"
   else
-    LEPTOS_OUTPUT_NAME=telehealth cargo "$@"
+    RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=telehealth cargo "$@"
   fi
 }

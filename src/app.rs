@@ -1,6 +1,7 @@
 use crate::api::auth::{Login, Logout};
 use crate::api::Me;
 use crate::components::nav::Nav;
+use crate::components::resource::{resource, Json};
 use crate::error::AppError;
 use crate::pages::admin_users::AdminUsersPage;
 use crate::pages::audit::AuditPage;
@@ -56,7 +57,7 @@ fn set_page_csp() {
 /// Who is logged in, shared by every page. Refetched whenever someone logs in or out.
 #[derive(Clone, Copy)]
 pub struct Auth {
-    pub me: Resource<Result<Option<Me>, AppError>>,
+    pub me: Resource<Result<Option<Me>, AppError>, Json>,
     pub login: ServerAction<Login>,
     pub logout: ServerAction<Logout>,
 }
@@ -72,7 +73,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let login = ServerAction::<Login>::new();
     let logout = ServerAction::<Logout>::new();
-    let me = Resource::new(
+    let me = resource(
         move || (login.version().get(), logout.version().get()),
         |_| async { crate::api::auth::current_user().await },
     );

@@ -3,4 +3,5 @@
 pub mod field;
 pub mod live;
 pub mod nav;
+pub mod resource;
 pub mod zone;

@@ -4,6 +4,7 @@ use crate::api::{ProfileFields, UserView};
 use crate::components::field::{
     form_field_error, server_error_for, server_error_general, TextField,
 };
+use crate::components::resource::resource;
 use crate::domain::{NewPassword, Role};
 use leptos::prelude::*;
 
@@ -16,7 +17,7 @@ pub fn AdminUsersPage() -> impl IntoView {
 fn UsersAdmin() -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
     let update = ServerAction::<UpdateUser>::new();
-    let users = Resource::new(
+    let users = resource(
         move || (create.version().get(), update.version().get()),
         |_| list_users(),
     );

@@ -5,6 +5,7 @@
 use super::RequireRole;
 use crate::api::audit::{audit_log, AuditFilterFields};
 use crate::components::field::TextField;
+use crate::components::resource::resource;
 use crate::domain::Role;
 use crate::types::audit::Action;
 use leptos::prelude::*;
@@ -58,7 +59,7 @@ fn AuditTable() -> impl IntoView {
     // Keyset pagination: the `before` of each page shown so far, to step back to newer pages.
     let pages = RwSignal::new(Vec::<Option<i64>>::new());
     let before = RwSignal::new(None::<i64>);
-    let entries = Resource::new(
+    let entries = resource(
         move || (applied.get(), before.get()),
         |(f, before)| audit_log(f.actor, f.action, f.visit, f.from, f.to, before),
     );

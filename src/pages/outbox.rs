@@ -3,6 +3,7 @@
 
 use super::RequireRole;
 use crate::api::outbox::{outbox, OutboxEntry};
+use crate::components::resource::resource;
 use crate::domain::Role;
 use leptos::prelude::*;
 
@@ -22,7 +23,7 @@ fn state_label(entry: &OutboxEntry) -> String {
 
 #[component]
 fn OutboxTable() -> impl IntoView {
-    let mails = Resource::new(|| (), |_| outbox());
+    let mails = resource(|| (), |_| outbox());
     view! {
         <h1>"Outbox"</h1>
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>

@@ -7,6 +7,7 @@ use crate::api::preferences::{
     PreferenceValues, SaveClinicPreferences, SaveMyPreferences,
 };
 use crate::components::field::server_error_for;
+use crate::components::resource::resource;
 use leptos::prelude::*;
 
 /// The editable values of one form.
@@ -97,7 +98,7 @@ fn field_row(
 #[component]
 pub fn ClinicDefaults() -> impl IntoView {
     let save = ServerAction::<SaveClinicPreferences>::new();
-    let current = Resource::new(move || save.version().get(), |_| clinic_preferences());
+    let current = resource(move || save.version().get(), |_| clinic_preferences());
     view! {
         <section class="card" data-testid="clinic-preferences">
             <h2>"Doctors' defaults for video visits"</h2>
@@ -174,7 +175,7 @@ fn ClinicForm(
 #[component]
 pub fn DoctorPreferences() -> impl IntoView {
     let save = ServerAction::<SaveMyPreferences>::new();
-    let current = Resource::new(move || save.version().get(), |_| my_preferences());
+    let current = resource(move || save.version().get(), |_| my_preferences());
     view! {
         <section class="card" data-testid="my-preferences">
             <h2>"How your video visits start"</h2>

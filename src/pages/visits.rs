@@ -12,6 +12,7 @@ use crate::components::field::{
     form_field_error, server_error_for, server_error_general, TextField,
 };
 use crate::components::live::{ticker, Live};
+use crate::components::resource::{resource, Json};
 use crate::components::zone::ZoneField;
 use crate::domain::{MeetingState, Role};
 use crate::error::AppError;
@@ -63,7 +64,7 @@ pub fn VisitsPage() -> impl IntoView {
 /// The list page's data and actions.
 #[derive(Clone, Copy)]
 struct ListHandles {
-    visits: Resource<Result<Vec<VisitView>, AppError>>,
+    visits: Resource<Result<Vec<VisitView>, AppError>, Json>,
     book: ServerAction<BookVisit>,
     cancel: ServerAction<CancelVisit>,
     retry: ServerAction<RetryMeeting>,
@@ -78,7 +79,7 @@ impl ListHandles {
         // is not activity), or after one of this page's own actions.
         let live = Live::use_context();
         let baseline = live.pulse.get_untracked();
-        let visits = Resource::new(
+        let visits = resource(
             move || {
                 (
                     live.pulse.get(),
@@ -193,7 +194,7 @@ fn VisitRow(
 /// Booking: validates the time as you type with the same parsing the server uses.
 #[component]
 fn BookingForm(me: Me, book: ServerAction<BookVisit>) -> impl IntoView {
-    let options = Resource::new(|| (), |_| booking_options());
+    let options = resource(|| (), |_| booking_options());
     let is_patient = me.role == Role::Patient;
     let doctor = RwSignal::new(if me.role == Role::Doctor {
         me.id.to_string()
@@ -349,7 +350,7 @@ pub fn VisitPage() -> impl IntoView {
 /// The visit page's data and actions.
 #[derive(Clone, Copy)]
 struct VisitHandles {
-    visit: Resource<Result<VisitView, AppError>>,
+    visit: Resource<Result<VisitView, AppError>, Json>,
     start: ServerAction<StartMeeting>,
     join: ServerAction<JoinMeeting>,
     reschedule: ServerAction<RescheduleVisit>,
@@ -370,7 +371,7 @@ impl VisitHandles {
         let retry = ServerAction::<RetryMeeting>::new();
         let live = Live::use_context();
         let baseline = live.pulse.get_untracked();
-        let visit = Resource::new(
+        let visit = resource(
             move || {
                 (
                     id(),

@@ -4,6 +4,7 @@ use crate::api::zoom::{
     SaveZoomSettings, TestOutcome, TestZoomConnection, ZoomSettingsView,
 };
 use crate::components::field::{server_error_for, server_error_general, TextField};
+use crate::components::resource::resource;
 use crate::domain::{Role, ZoomConnectionMode, ZoomIdentifier};
 use leptos::prelude::*;
 
@@ -32,7 +33,7 @@ pub fn ZoomAdminPage() -> impl IntoView {
 fn ZoomAdmin() -> impl IntoView {
     let save = ServerAction::<SaveZoomSettings>::new();
     let map = ServerAction::<MapDoctorToZoomUser>::new();
-    let settings = Resource::new(
+    let settings = resource(
         move || (save.version().get(), map.version().get()),
         |_| zoom_settings(),
     );

@@ -1,6 +1,7 @@
 use super::zoom_admin::describe_connection;
 use super::RequireRole;
 use crate::api::zoom::{my_zoom_status, CheckMyZoom, ConnectionState, DisconnectZoom, MyZoomView};
+use crate::components::resource::resource;
 use crate::domain::{Role, ZoomConnectionMode};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -14,7 +15,7 @@ pub fn ZoomDoctorPage() -> impl IntoView {
 fn MyZoom() -> impl IntoView {
     let disconnect = ServerAction::<DisconnectZoom>::new();
     let check = ServerAction::<CheckMyZoom>::new();
-    let status = Resource::new(
+    let status = resource(
         move || (disconnect.version().get(), check.version().get()),
         |_| my_zoom_status(),
     );

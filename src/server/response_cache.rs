@@ -17,7 +17,8 @@
 //! - **CSP**: each reuse gets a fresh script nonce, in the header and in the page.
 //!
 //! Concurrent misses for one key wait for a single render. Only `200` answers without cookies
-//! are kept; the memory held is bounded.
+//! are kept, whose render wrote exactly the one audit entry its route writes; the memory held
+//! is bounded (answers of the current second only, at most 1,024 and 16 MiB).
 
 use crate::server::audit::{self, Entry};
 use crate::server::auth::session::current_user;
@@ -33,9 +34,13 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 use tower_sessions::Session;
 
-/// Past this, answers of earlier seconds are dropped; if the current second alone exceeds
-/// it, the new answer is served but not kept.
+/// Answers of earlier seconds are dropped when the second moves on; within one second,
+/// past either bound a new answer is served but not kept.
 const MAX_KEPT_BYTES: usize = 16 * 1024 * 1024;
+const MAX_KEPT_ANSWERS: usize = 1024;
+/// Longer paths and `Accept` headers are not kept (nobody's browser sends them; they would
+/// only make the keys large).
+const MAX_KEY_PART: usize = 256;
 /// The largest answer buffered for keeping (a receptionist's list of 500 is ~400 KiB).
 const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
 
@@ -54,6 +59,8 @@ impl std::fmt::Debug for ResponseCache {
 struct Slots {
     by_key: HashMap<Key, Slot>,
     bytes: usize,
+    /// The latest second a key was made in: everything older goes when it moves on.
+    latest: i64,
 }
 
 /// One render's answer, or `None`: not keepable, every waiter renders its own.
@@ -63,6 +70,10 @@ type Slot = Arc<OnceCell<Option<Arc<Kept>>>>;
 struct Key {
     session: String,
     user: i64,
+    /// What the render reads of the user (their role, zone, names), as the session's copy
+    /// has it: a copy read before a change but checked against the version after it must
+    /// not find the answer made for the changed account, nor the other way round.
+    account: String,
     /// Method, path and query, and the headers a server function's answer depends on.
     request: String,
     second: i64,
@@ -116,7 +127,21 @@ fn keepable(request: &Request) -> bool {
         && headers
             .get(header::CONTENT_LENGTH)
             .is_none_or(|length| length == "0");
-    route && bodiless
+    let short = request.uri().to_string().len() <= MAX_KEY_PART
+        && headers
+            .get(header::ACCEPT)
+            .is_none_or(|accept| accept.len() <= MAX_KEY_PART);
+    route && bodiless && short
+}
+
+/// The one audit entry a kept answer's render must have written: reuse writes it again, so
+/// a render that wrote anything else (or nothing) is not kept.
+fn expected_audit(request: &Request) -> audit::Action {
+    if request.method() == Method::POST {
+        audit::Action::VisitList
+    } else {
+        audit::Action::VisitOpen
+    }
 }
 
 /// The middleware (innermost: role checks, session timeouts and cross-site refusals run first).
@@ -130,6 +155,7 @@ pub async fn serve(State(state): State<AppState>, request: Request, next: Next) 
     let Some(key) = complete_key(&state, session, request_text).await else {
         return next.run(request).await;
     };
+    let audited = expected_audit(&request);
     let slot = state.responses.slot(&key);
     let mut request = Some(request);
     let mut own = None;
@@ -139,7 +165,7 @@ pub async fn serve(State(state): State<AppState>, request: Request, next: Next) 
             let next = next.clone();
             async move {
                 let request = request.take()?;
-                let (response, kept) = render(request, next).await;
+                let (response, kept) = render(request, next, audited).await;
                 *own = Some(response);
                 kept
             }
@@ -148,7 +174,7 @@ pub async fn serve(State(state): State<AppState>, request: Request, next: Next) 
         .clone();
     if let Some(response) = own {
         if let Some(kept) = &kept {
-            state.responses.account(kept.body.len());
+            state.responses.account(&key, kept.body.len());
         }
         return response;
     }
@@ -170,21 +196,18 @@ fn unreachable_render() -> Response {
 /// across an await).
 fn key_for(request: &Request) -> Option<(Session, String)> {
     let session = request.extensions().get::<Session>()?.clone();
-    let header = |name| {
-        request
-            .headers()
-            .get(name)
-            .map(|v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .unwrap_or_default()
-    };
-    // A server function answers a plain form post with a redirect to the referring page, and
-    // picks its encoding by `Accept`.
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .map(|v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    // A server function answers a plain form post with a redirect to the referring page (never
+    // kept: not a 200), and picks its encoding by `Accept`.
+    let referred = request.headers().contains_key(header::REFERER);
     let request_text = format!(
-        "{} {}\n{}\n{}",
+        "{} {}\n{accept}\n{referred}",
         request.method(),
         request.uri(),
-        header(header::ACCEPT),
-        header(header::REFERER)
     );
     Some((session, request_text))
 }
@@ -197,9 +220,21 @@ async fn complete_key(state: &AppState, session: Session, request: String) -> Op
     let visits = state.db.visits_version()?;
     let second = now_unix();
     let user = current_user(&session, &state.db).await.ok()??;
+    let account = format!(
+        "{}|{}|{}|{}|{}",
+        user.role.as_str(),
+        user.time_zone.map(|zone| zone.name()).unwrap_or_default(),
+        user.email.as_str(),
+        user.display_name
+            .as_ref()
+            .map(|name| name.as_str())
+            .unwrap_or_default(),
+        user.session_epoch,
+    );
     Some(Key {
         session: session_id,
         user: user.id,
+        account,
         request,
         second,
         auth,
@@ -208,7 +243,11 @@ async fn complete_key(state: &AppState, session: Session, request: String) -> Op
 }
 
 /// Renders the request, capturing its audit entries; the answer, and what to keep of it.
-async fn render(mut request: Request, next: Next) -> (Response, Option<Arc<Kept>>) {
+async fn render(
+    mut request: Request,
+    next: Next,
+    audited: audit::Action,
+) -> (Response, Option<Arc<Kept>>) {
     let capture = AuditCapture::default();
     request.extensions_mut().insert(capture.clone());
     let response = next.run(request).await;
@@ -230,7 +269,11 @@ async fn render(mut request: Request, next: Next) -> (Response, Option<Arc<Kept>
     };
     let audit = capture.take();
     let response = Response::from_parts(parts.clone(), Body::from(body.clone()));
-    if audit.is_empty() {
+    let as_expected = match audit.as_slice() {
+        [Captured::Recorded(entry) | Captured::Counted(entry)] => entry.action == audited,
+        _ => false,
+    };
+    if !as_expected {
         return (response, None);
     }
     let csp = parts
@@ -316,25 +359,25 @@ impl ResponseCache {
         if let Some(slot) = slots.by_key.get(key) {
             return slot.clone();
         }
-        if slots.bytes > MAX_KEPT_BYTES || slots.by_key.len() > 4096 {
-            let now = key.second;
-            slots.by_key.retain(|k, _| k.second == now);
-            slots.bytes = slots
-                .by_key
-                .values()
-                .filter_map(|slot| slot.get().cloned().flatten())
-                .map(|kept| kept.body.len())
-                .sum();
+        if key.second > slots.latest {
+            // Nothing of an earlier second is used again.
+            slots.latest = key.second;
+            slots.by_key.clear();
+            slots.bytes = 0;
         }
         let slot = Slot::default();
-        if slots.bytes <= MAX_KEPT_BYTES {
+        if slots.bytes < MAX_KEPT_BYTES && slots.by_key.len() < MAX_KEPT_ANSWERS {
             slots.by_key.insert(key.clone(), slot.clone());
         }
         slot
     }
 
-    fn account(&self, bytes: usize) {
-        self.slots.lock().unwrap_or_else(|e| e.into_inner()).bytes += bytes;
+    /// Counts a kept answer's bytes, if its slot is still held.
+    fn account(&self, key: &Key, bytes: usize) {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        if slots.by_key.contains_key(key) {
+            slots.bytes += bytes;
+        }
     }
 }
 
@@ -395,6 +438,8 @@ mod tests {
         assert!(!keepable(&request(Method::GET, "/visits/a/b", None)));
         assert!(!keepable(&request(Method::POST, "/api/visits/join", None)));
         assert!(!keepable(&request(Method::HEAD, "/visits/abc", None)));
+        let long = format!("/visits/{}", "a".repeat(MAX_KEY_PART));
+        assert!(!keepable(&request(Method::GET, &long, None)));
     }
 
     #[test]

@@ -103,6 +103,18 @@ impl ChangeVersion {
     }
 }
 
+/// Publishes a change when dropped. Held across a write, it announces the change after the
+/// commit, and also when the write is cut off after its commit (a dropped future), where a
+/// call placed after the commit would never run; an announcement too many only costs a
+/// reload.
+pub(crate) struct Announce<'a>(pub(super) &'a ChangeVersion);
+
+impl Drop for Announce<'_> {
+    fn drop(&mut self) {
+        self.0.bump();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -195,9 +195,11 @@ impl Db {
         self.auth.current()
     }
 
-    /// Tells every instance that a session or an account changed (after the commit).
-    pub(crate) fn auth_changed(&self) {
-        self.auth.bump();
+    /// Tells every instance that a session or an account changed, when the returned guard
+    /// is dropped: at the end of the write (after its commit), or wherever it is cut off (a
+    /// client that goes away drops the request's future, possibly after the commit).
+    pub(crate) fn auth_changing(&self) -> change_version::Announce<'_> {
+        change_version::Announce(&self.auth)
     }
 
     /// The version of appointments and their meetings (`change_version`), `None` when
@@ -206,11 +208,11 @@ impl Db {
         self.visits.current()
     }
 
-    /// Tells every instance that an appointment or its meeting changed (after the commit).
-    /// Every store method that writes `appointments` or `meetings` calls it
-    /// (`every_write_to_visits_moves_their_version` checks the sources).
-    pub(crate) fn visits_changed(&self) {
-        self.visits.bump();
+    /// Tells every instance that an appointment or its meeting changed, when the returned
+    /// guard is dropped (as `auth_changing`). Every store method that writes `appointments`
+    /// or `meetings` holds one (`every_write_to_visits_moves_their_version` reads the sources).
+    pub(crate) fn visits_changing(&self) -> change_version::Announce<'_> {
+        change_version::Announce(&self.visits)
     }
 }
 
@@ -278,14 +280,22 @@ mod tests {
         .count();
         assert_eq!(files, SOURCES.len(), "add the new store file to SOURCES");
         let writes = ["appointments", "meetings"].into_iter().flat_map(|table| {
-            ["INSERT INTO ", "UPDATE ", "DELETE FROM "].map(move |verb| format!("{verb}{table} "))
+            ["INSERT INTO ", "UPDATE ", "DELETE FROM "].map(move |verb| format!("{verb}{table}"))
         });
         let writes: Vec<String> = writes.collect();
+        // The table's whole name: followed by a space, `(`, a line break or the string's end,
+        // not by more of a longer name.
+        let names = |text: &str, write: &str| {
+            text.match_indices(write).any(|(at, _)| {
+                !text[at + write.len()..]
+                    .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+            })
+        };
         let mut missing = Vec::new();
         for (file, source) in SOURCES {
             for function in source.split("async fn ").skip(1) {
-                let writes_visits = writes.iter().any(|w| function.contains(w.as_str()));
-                if writes_visits && !function.contains("self.visits_changed()") {
+                let writes_visits = writes.iter().any(|w| names(function, w));
+                if writes_visits && !function.contains("let _announce = self.visits_changing();") {
                     let name = function.split('(').next().unwrap_or_default();
                     missing.push(format!("{file}: {name}"));
                 }

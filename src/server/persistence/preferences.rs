@@ -350,12 +350,13 @@ impl Db {
     /// (Only the job's lease holder writes it, so an older run cannot land after a newer one.)
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn meeting_prefs_sent(&self, appointment_id: i64, revision: i64) -> StoreResult<()> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.visits_changing();
         sqlx::query("UPDATE meetings SET prefs_revision = $2 WHERE appointment_id = $1")
             .bind(appointment_id)
             .bind(revision)
             .execute(&self.pool)
             .await?;
-        self.visits_changed();
         Ok(())
     }
 

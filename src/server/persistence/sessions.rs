@@ -247,6 +247,8 @@ impl SessionStore for DbSessionStore {
     /// when it finishes, or the logged-out cookie would work again.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn save(&self, record: &Record) -> SessionResult<()> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.db.auth_changing();
         let result = sqlx::query(
             "UPDATE sessions SET data = $1, expires_at = $2 WHERE id = $3 AND expires_at > $4",
         )
@@ -258,7 +260,6 @@ impl SessionStore for DbSessionStore {
         .await
         .map_err(backend)?;
         self.drop_copy(&record.id.to_string());
-        self.db.auth_changed();
         if result.rows_affected() == 0 {
             tracing::debug!("not saving a session that ended meanwhile");
         }
@@ -285,6 +286,8 @@ impl SessionStore for DbSessionStore {
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn delete(&self, id: &Id) -> SessionResult<()> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.db.auth_changing();
         let key = id.to_string();
         self.forget_owner(&key);
         self.drop_copy(&key);
@@ -293,7 +296,6 @@ impl SessionStore for DbSessionStore {
             .execute(self.db.pool())
             .await
             .map_err(backend)?;
-        self.db.auth_changed();
         Ok(())
     }
 }

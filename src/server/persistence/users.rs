@@ -162,6 +162,8 @@ impl Db {
         id: i64,
         update: UserUpdate,
     ) -> StoreResult<Option<UserRecord>> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.auth_changing();
         let stays_admin = update.role == Role::Admin && update.active;
         let mut tx = self.pool.begin().await?;
         if self.backend == crate::server::config::DatabaseBackend::Postgres {
@@ -200,7 +202,6 @@ impl Db {
             }
         }
         tx.commit().await?;
-        self.auth_changed();
         Ok(updated)
     }
 
@@ -208,6 +209,8 @@ impl Db {
     /// Returns the new epoch.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn set_password(&self, id: i64, hash: &PasswordHash) -> StoreResult<Option<i64>> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.auth_changing();
         let row = sqlx::query(
             "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1, \
              updated_at = $2 WHERE id = $3 RETURNING session_epoch",
@@ -217,7 +220,6 @@ impl Db {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        self.auth_changed();
         row.map(|r| r.try_get::<i64, _>("session_epoch"))
             .transpose()
             .map_err(StoreError::from)

@@ -224,6 +224,8 @@ pub(super) async fn enqueue(
 impl Db {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn create_appointment(&self, new: NewAppointment<'_>) -> StoreResult<i64> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.visits_changing();
         let now = now_unix();
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
@@ -257,7 +259,6 @@ impl Db {
         .map_err(StoreError::from_sqlx)?;
         enqueue(&mut tx, id, now).await?;
         tx.commit().await?;
-        self.visits_changed();
         Ok(id)
     }
 
@@ -331,6 +332,8 @@ impl Db {
         binds: &[i64],
         text: Option<&str>,
     ) -> StoreResult<bool> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.visits_changing();
         let now = now_unix();
         let mut tx = self.pool.begin().await?;
         // `set` numbers its own values from $3, after the two every change binds.
@@ -358,7 +361,6 @@ impl Db {
             enqueue(&mut tx, id, now).await?;
         }
         tx.commit().await?;
-        self.visits_changed();
         Ok(changed)
     }
 
@@ -393,6 +395,8 @@ impl Db {
     /// Queues the Zoom work again for a meeting that failed.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn retry_meeting(&self, id: i64) -> StoreResult<bool> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.visits_changing();
         let now = now_unix();
         let mut tx = self.pool.begin().await?;
         let changed = sqlx::query(
@@ -409,7 +413,6 @@ impl Db {
             enqueue(&mut tx, id, now).await?;
         }
         tx.commit().await?;
-        self.visits_changed();
         Ok(changed)
     }
 
@@ -584,6 +587,8 @@ impl Db {
         held_until: i64,
         passcode_enc: String,
     ) -> StoreResult<bool> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.visits_changing();
         let now = now_unix();
         let mut tx = self.pool.begin().await?;
         // Rows are locked in the order every transaction here uses (appointment, meeting,
@@ -622,7 +627,6 @@ impl Db {
             return Ok(false);
         }
         tx.commit().await?;
-        self.visits_changed();
         Ok(extended)
     }
 
@@ -635,6 +639,8 @@ impl Db {
         join_url_enc: String,
         synced_version: i64,
     ) -> StoreResult<()> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.visits_changing();
         sqlx::query(
             "UPDATE meetings SET zoom_meeting_id = $2, zoom_uuid = $3, join_url_enc = $4, \
              synced_version = $5, updated_at = $6 WHERE appointment_id = $1",
@@ -647,7 +653,6 @@ impl Db {
         .bind(now_unix())
         .execute(&self.pool)
         .await?;
-        self.visits_changed();
         Ok(())
     }
 
@@ -659,6 +664,8 @@ impl Db {
         zoom_uuid: Option<&str>,
         settings_warning: Option<&str>,
     ) -> StoreResult<()> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.visits_changing();
         sqlx::query(
             "UPDATE meetings SET state = 'ready', zoom_uuid = COALESCE($2, zoom_uuid), \
              settings_warning = $3, last_error = NULL, updated_at = $4 \
@@ -671,7 +678,6 @@ impl Db {
         .bind(now_unix())
         .execute(&self.pool)
         .await?;
-        self.visits_changed();
         Ok(())
     }
 
@@ -679,6 +685,8 @@ impl Db {
     /// ready).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn meeting_synced(&self, appointment_id: i64, version: i64) -> StoreResult<()> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.visits_changing();
         sqlx::query(
             "UPDATE meetings SET synced_version = $2, updated_at = $3 WHERE appointment_id = $1",
         )
@@ -687,7 +695,6 @@ impl Db {
         .bind(now_unix())
         .execute(&self.pool)
         .await?;
-        self.visits_changed();
         Ok(())
     }
 
@@ -696,6 +703,8 @@ impl Db {
     /// may still be a create in flight, so the next step looks for the marker first.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn forget_meeting(&self, appointment_id: i64, host_id: i64) -> StoreResult<()> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.visits_changing();
         sqlx::query(
             "UPDATE meetings SET zoom_meeting_id = NULL, zoom_uuid = NULL, join_url_enc = NULL, \
              create_attempted = 1, settings_warning = NULL, synced_version = -1, host_id = $2, \
@@ -706,7 +715,6 @@ impl Db {
         .bind(now_unix())
         .execute(&self.pool)
         .await?;
-        self.visits_changed();
         Ok(())
     }
 
@@ -717,6 +725,8 @@ impl Db {
         appointment_id: i64,
         join_url_enc: String,
     ) -> StoreResult<()> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.visits_changing();
         sqlx::query(
             "UPDATE meetings SET join_url_enc = $2, updated_at = $3 \
              WHERE appointment_id = $1 AND zoom_meeting_id IS NOT NULL",
@@ -726,13 +736,14 @@ impl Db {
         .bind(now_unix())
         .execute(&self.pool)
         .await?;
-        self.visits_changed();
         Ok(())
     }
 
     /// After the visit: the meeting was removed at Zoom (or never existed there).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn meeting_closed(&self, appointment_id: i64) -> StoreResult<()> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.visits_changing();
         sqlx::query(
             "UPDATE meetings SET state = 'closed', join_url_enc = NULL, last_error = NULL, \
              settings_warning = NULL, updated_at = $2 WHERE appointment_id = $1",
@@ -741,7 +752,6 @@ impl Db {
         .bind(now_unix())
         .execute(&self.pool)
         .await?;
-        self.visits_changed();
         Ok(())
     }
 
@@ -787,6 +797,8 @@ impl Db {
 
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn meeting_cancelled(&self, appointment_id: i64) -> StoreResult<()> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.visits_changing();
         sqlx::query(
             "UPDATE meetings SET state = 'cancelled', zoom_meeting_id = NULL, zoom_uuid = NULL, \
              join_url_enc = NULL, last_error = NULL, updated_at = $2 WHERE appointment_id = $1",
@@ -795,7 +807,6 @@ impl Db {
         .bind(now_unix())
         .execute(&self.pool)
         .await?;
-        self.visits_changed();
         Ok(())
     }
 
@@ -812,6 +823,8 @@ impl Db {
         state: MeetingState,
         reason: &str,
     ) -> StoreResult<()> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.visits_changing();
         sqlx::query(
             "UPDATE meetings SET state = $2, last_error = $3, updated_at = $4 \
              WHERE appointment_id = $1 AND EXISTS (SELECT 1 FROM meeting_jobs j \
@@ -824,7 +837,6 @@ impl Db {
         .bind(owner.to_owned())
         .execute(&self.pool)
         .await?;
-        self.visits_changed();
         Ok(())
     }
 }

@@ -278,6 +278,8 @@ impl Db {
         since: Option<i64>,
         at: i64,
     ) -> StoreResult<bool> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.visits_changing();
         // At the same millisecond, leaving or being admitted wins over joining: Zoom sends
         // both when the host admits someone at once.
         let sql = if since.is_some() {
@@ -294,7 +296,6 @@ impl Db {
             .execute(&self.pool)
             .await?
             .rows_affected();
-        self.visits_changed();
         Ok(changed == 1)
     }
 
@@ -307,6 +308,8 @@ impl Db {
         ended: bool,
         at: i64,
     ) -> StoreResult<bool> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.visits_changing();
         let sql = if ended {
             // Nobody waits in a meeting that is over.
             "UPDATE meetings SET live_ended_at = $2, \
@@ -325,7 +328,6 @@ impl Db {
             .execute(&self.pool)
             .await?
             .rows_affected();
-        self.visits_changed();
         Ok(changed == 1)
     }
 
@@ -338,6 +340,8 @@ impl Db {
         appointment_id: i64,
         pending: bool,
     ) -> StoreResult<bool> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.visits_changing();
         let now = now_unix();
         let mut tx = self.pool.begin().await?;
         let state = if pending { "'pending'" } else { "state" };
@@ -358,7 +362,6 @@ impl Db {
             enqueue(&mut tx, appointment_id, now).await?;
         }
         tx.commit().await?;
-        self.visits_changed();
         Ok(queued)
     }
 
@@ -371,6 +374,8 @@ impl Db {
         owner: &str,
         reason: &str,
     ) -> StoreResult<()> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.visits_changing();
         sqlx::query(
             "UPDATE meetings SET state = 'failed', needs_reconnect = 1, last_error = $2, \
              updated_at = $3 WHERE appointment_id = $1 AND EXISTS (SELECT 1 FROM meeting_jobs j \
@@ -382,7 +387,6 @@ impl Db {
         .bind(owner.to_owned())
         .execute(&self.pool)
         .await?;
-        self.visits_changed();
         Ok(())
     }
 
@@ -390,6 +394,8 @@ impl Db {
     /// connection is queued again. Returns the appointments queued.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn retry_after_reconnect(&self, host_id: i64) -> StoreResult<Vec<i64>> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.visits_changing();
         let now = now_unix();
         let mut tx = self.pool.begin().await?;
         let rows = sqlx::query(
@@ -408,7 +414,6 @@ impl Db {
             ids.push(id);
         }
         tx.commit().await?;
-        self.visits_changed();
         Ok(ids)
     }
 
@@ -421,6 +426,8 @@ impl Db {
     /// Zoom user are cleared.
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn purge_zoom_user(&self, zoom_user_id: &str, reason: &str) -> StoreResult<Purged> {
+        // Announced when this ends, also if it is cut off after its commit.
+        let _announce = self.visits_changing();
         let now = now_unix();
         let mut tx = self.pool.begin().await?;
         let row =
@@ -521,7 +528,6 @@ impl Db {
             .await?;
         }
         tx.commit().await?;
-        self.visits_changed();
         Ok(purged)
     }
 }
