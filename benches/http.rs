@@ -21,7 +21,7 @@ mod helpers;
 mod sim;
 
 use futures::stream::{self, StreamExt};
-use helpers::{spawn_app_with, TestApp, ADMIN, DOCTOR, PATIENT, RECEPTIONIST, TEST_KEY};
+use helpers::{spawn_app_with, TestApp, ADMIN, DOCTOR, PATIENT, RECEPTIONIST};
 use reqwest::Client;
 use serde_json::Value;
 use sim::{connect_doctor, Sim};
@@ -53,6 +53,18 @@ async fn reference_server() {
     axum::serve(telehealth::server::startup::without_delay(listener), router)
         .await
         .unwrap();
+}
+
+/// The release app on `database_url`, talking to `sim`, at the default log level.
+fn app_command(database_url: &str, sim: &Sim, extra: &[(&str, &str)]) -> Command {
+    let mut command = helpers::app_command(database_url);
+    for (key, value) in sim.env() {
+        command.env(key, value);
+    }
+    for (key, value) in extra {
+        command.env(key, value);
+    }
+    command
 }
 
 /// Starts `command` and waits for its "listening on <url>" line.
@@ -343,22 +355,8 @@ async fn bench() {
     let (database_url, _dir, join_id) = seed(&sim).await;
 
     // The app on the existing database, started as in production (default log level).
-    let mut command = Command::new(env!("CARGO_BIN_EXE_telehealth"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &database_url)
-        .env("APP_CONFIG_FILE", "/dev/null")
-        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-        .env("DEMO_MODE", "false")
-        .env("ENCRYPTION_KEY", TEST_KEY)
-        .env("ALLOW_INSECURE_HTTP", "true")
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    for (key, value) in sim.env() {
-        command.env(key, value);
-    }
     let started = Instant::now();
-    let (app, base) = spawn_listening(command);
+    let (app, base) = spawn_listening(app_command(&database_url, &sim, &[]));
     let app = Killed(app);
     let probe = Client::new();
     loop {
@@ -373,22 +371,11 @@ async fn bench() {
 
     // A second instance on the same database with the response cache off: what a render
     // costs when it cannot be reused (every list and page a session has not just seen).
-    let mut command = Command::new(env!("CARGO_BIN_EXE_telehealth"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &database_url)
-        .env("APP_CONFIG_FILE", "/dev/null")
-        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-        .env("DEMO_MODE", "false")
-        .env("ENCRYPTION_KEY", TEST_KEY)
-        .env("ALLOW_INSECURE_HTTP", "true")
-        .env("RESPONSE_CACHE", "false")
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    for (key, value) in sim.env() {
-        command.env(key, value);
-    }
-    let (uncached, uncached_base) = spawn_listening(command);
+    let (uncached, uncached_base) = spawn_listening(app_command(
+        &database_url,
+        &sim,
+        &[("RESPONSE_CACHE", "false")],
+    ));
     let _uncached = Killed(uncached);
 
     let mut command = Command::new(std::env::current_exe().unwrap());

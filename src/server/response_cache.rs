@@ -127,7 +127,10 @@ fn keepable(request: &Request) -> bool {
         && headers
             .get(header::CONTENT_LENGTH)
             .is_none_or(|length| length == "0");
-    let short = request.uri().to_string().len() <= MAX_KEY_PART
+    let short = request
+        .uri()
+        .path_and_query()
+        .is_none_or(|target| target.as_str().len() <= MAX_KEY_PART)
         && headers
             .get(header::ACCEPT)
             .is_none_or(|accept| accept.len() <= MAX_KEY_PART);

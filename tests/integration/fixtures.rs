@@ -363,6 +363,14 @@ impl TestApp {
 }
 
 /// The id of the user with `email`, as listed to `admin`.
+/// Logs `who` in on `app` and answers the session cookie alone, for requests that carry it
+/// by hand (to another instance, or without a cookie store).
+pub async fn login_cookie(app: &TestApp, who: (&str, &str)) -> String {
+    let response = app.login(&app.client(), who.0, who.1).await;
+    assert_eq!(response.status(), 200);
+    crate::helpers::session_cookie(&response).unwrap()
+}
+
 pub async fn user_id(app: &TestApp, admin: &Client, email: &str) -> i64 {
     let users: Value = app.list_users(admin).await.json().await.unwrap();
     users

@@ -111,14 +111,7 @@ async fn pages_and_api_answers_carry_security_headers() {
     assert_eq!(headers["referrer-policy"], "no-referrer");
     assert_eq!(headers["x-frame-options"], "DENY");
     assert!(headers.contains_key("x-request-id"));
-    let nonce = csp
-        .split("'nonce-")
-        .nth(1)
-        .unwrap()
-        .split('\'')
-        .next()
-        .unwrap()
-        .to_owned();
+    let nonce = crate::helpers::csp_nonce(csp);
     let html = page.text().await.unwrap();
     assert!(
         html.contains(&format!("nonce=\"{nonce}\"")),

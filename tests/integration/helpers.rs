@@ -197,26 +197,33 @@ pub fn create_first_admin(database_url: &str, who: (&str, &str)) {
     );
 }
 
-/// Starts the app on an existing database (a restart, a second instance), with demo mode off
-/// and `TEST_KEY` unless `env` says otherwise.
-pub async fn spawn_app_on(dir: TempDir, database_url: String, env: &[(&str, &str)]) -> TestApp {
+/// The app binary on `database_url`, with nothing from our environment but `PATH`: demo mode
+/// off, `TEST_KEY`, any free port on loopback. Shared by the tests and the benchmarks.
+pub fn app_command(database_url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_telehealth"));
     command
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &database_url)
+        .env("DATABASE_URL", database_url)
         .env("APP_CONFIG_FILE", "/dev/null")
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("LEPTOS_OUTPUT_NAME", "telehealth")
         .env("DEMO_MODE", "false")
         .env("ENCRYPTION_KEY", TEST_KEY)
-        // Tests speak plain HTTP on loopback (tests of https set PUBLIC_URL themselves).
+        // Plain HTTP on loopback: outside demo mode an http:// PUBLIC_URL is refused unless
+        // allowed (tests of https set PUBLIC_URL themselves).
         .env("ALLOW_INSECURE_HTTP", "true")
-        // Outside demo mode an http:// PUBLIC_URL is refused unless allowed (a local trial).
-        .env("ALLOW_INSECURE_HTTP", "true")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    command
+}
+
+/// Starts the app on an existing database (a restart, a second instance), with demo mode off
+/// and `TEST_KEY` unless `env` says otherwise.
+pub async fn spawn_app_on(dir: TempDir, database_url: String, env: &[(&str, &str)]) -> TestApp {
+    let mut command = app_command(&database_url);
+    command
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -557,4 +564,24 @@ impl TestApp {
             Caller::Admin => self.logged_in(ADMIN).await,
         }
     }
+}
+
+/// A form POST to `path` on `app` with `cookie`.
+pub async fn post_with(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) -> Response {
+    reqwest::Client::new()
+        .post(app.url(path))
+        .header("cookie", cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The script nonce of a page's `Content-Security-Policy`.
+pub fn csp_nonce(csp: &str) -> String {
+    csp.split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a script nonce in the policy")
+        .to_owned()
 }

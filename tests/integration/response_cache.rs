@@ -2,9 +2,9 @@
 //! second, for their session, while nothing changed; audited every time; and a change made
 //! through the app counts on the very next request on every instance.
 
-use crate::fixtures::{clinic, pairs};
+use crate::fixtures::{clinic, login_cookie, pairs};
 use crate::helpers::{
-    session_cookie, spawn_app_on, using_postgres, TempDir, PATIENT, RECEPTIONIST,
+    csp_nonce, post_with, spawn_app_on, using_postgres, TempDir, PATIENT, RECEPTIONIST,
 };
 use serde_json::Value;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -21,12 +21,6 @@ async fn next_second() -> u64 {
     ))
     .await;
     unix_now().as_secs()
-}
-
-async fn cookie_for(app: &crate::helpers::TestApp, who: (&str, &str)) -> String {
-    let response = app.login(&app.client(), who.0, who.1).await;
-    assert_eq!(response.status(), 200);
-    session_cookie(&response).unwrap()
 }
 
 async fn list(app: &crate::helpers::TestApp, cookie: &str) -> Vec<Value> {
@@ -55,18 +49,11 @@ async fn page(app: &crate::helpers::TestApp, cookie: &str, id: &str) -> (String,
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let csp = response.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let nonce = csp
-        .split("'nonce-")
-        .nth(1)
-        .unwrap()
-        .split('\'')
-        .next()
-        .unwrap();
-    let nonce = nonce.to_owned();
+    let nonce = csp_nonce(
+        response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap(),
+    );
     (response.text().await.unwrap(), nonce)
 }
 
@@ -120,7 +107,7 @@ async fn a_repeat_within_its_second_is_answered_from_memory_and_audited_each_tim
     let clinic = clinic(&[]).await;
     let (app, patient_id) = (&clinic.app, clinic.patient_id);
     let c = clinic.book_in(60).await;
-    let cookie = cookie_for(app, PATIENT).await;
+    let cookie = login_cookie(app, PATIENT).await;
     // What one page writes, rendered afresh (it also lists the day for the header).
     let count = |action| audited(&app.database_url, action, patient_id);
     let (listed, opened) = (count("visit.list").await, count("visit.open").await);
@@ -191,8 +178,8 @@ async fn a_change_through_the_app_counts_at_once_on_every_instance() {
     let env = crate::fixtures::app_env(&a.sim, &[]);
     let b = spawn_app_on(TempDir::new(), a.app.database_url.clone(), &pairs(&env)).await;
     let id = a.book_in(120).await;
-    let patient = cookie_for(&a.app, PATIENT).await;
-    let reception = cookie_for(&b, RECEPTIONIST).await;
+    let patient = login_cookie(&a.app, PATIENT).await;
+    let reception = login_cookie(&b, RECEPTIONIST).await;
     let mut minutes = 30;
     let mut checked = 0;
     for _attempt in 0..10 {
@@ -202,18 +189,18 @@ async fn a_change_through_the_app_counts_at_once_on_every_instance() {
             page(&a.app, &patient, &id).await;
         }
         minutes += 5;
-        let response = reqwest::Client::new()
-            .post(b.url("/api/visits/reschedule"))
-            .header("cookie", &reception)
-            .form(&[
+        let response = post_with(
+            &b,
+            &reception,
+            "/api/visits/reschedule",
+            &[
                 ("id", id.as_str()),
                 ("start", &crate::fixtures::local_in(120, "Europe/Berlin")),
                 ("zone", "Europe/Berlin"),
                 ("duration", &minutes.to_string()),
-            ])
-            .send()
-            .await
-            .unwrap();
+            ],
+        )
+        .await;
         assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
         let listed = duration_of(&list(&a.app, &patient).await, &id);
         let (html, _) = page(&a.app, &patient, &id).await;
@@ -233,13 +220,7 @@ async fn a_change_through_the_app_counts_at_once_on_every_instance() {
     assert_eq!(checked, 2, "too few rounds fell within one second");
 
     // Reception cancels on B: A's list shows it cancelled at once.
-    let response = reqwest::Client::new()
-        .post(b.url("/api/visits/cancel"))
-        .header("cookie", &reception)
-        .form(&[("id", id.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let response = post_with(&b, &reception, "/api/visits/cancel", &[("id", id.as_str())]).await;
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     let listed = list(&a.app, &patient).await;
     assert_eq!(
@@ -255,7 +236,7 @@ async fn each_page_view_is_audited_once() {
     let clinic = clinic(&[]).await;
     let (app, patient_id) = (&clinic.app, clinic.patient_id);
     let id = clinic.book_in(60).await;
-    let cookie = cookie_for(app, PATIENT).await;
+    let cookie = login_cookie(app, PATIENT).await;
     let count = |action| audited(&app.database_url, action, patient_id);
     page(app, &cookie, &id).await;
     assert_eq!(

@@ -128,12 +128,6 @@ async fn static_files_are_precompressed_and_cached_by_their_names() {
     );
 }
 
-async fn login_cookie(app: &crate::helpers::TestApp, who: (&str, &str)) -> String {
-    let response = app.login(&app.client(), who.0, who.1).await;
-    assert_eq!(response.status(), 200);
-    crate::helpers::session_cookie(&response).unwrap()
-}
-
 /// `POST /api/visits/list` and the `/visits` page with `cookie`, on `app`: the status of each.
 async fn statuses_with(app: &crate::helpers::TestApp, cookie: &str) -> (u16, u16) {
     let client = reqwest::Client::builder()
@@ -159,29 +153,15 @@ async fn statuses_with(app: &crate::helpers::TestApp, cookie: &str) -> (u16, u16
     (api, page)
 }
 
-async fn post_with(
-    app: &crate::helpers::TestApp,
-    cookie: &str,
-    path: &str,
-    form: &[(&str, &str)],
-) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(app.url(path))
-        .header("cookie", cookie)
-        .form(form)
-        .send()
-        .await
-        .unwrap()
-}
-
 /// The session's user is read with the session in one query, and each instance remembers
 /// which user a session belongs to; neither may let an ended session through. Two instances
 /// share one database: each change made on one counts on the very next request on the other
 /// (and on itself), after both have served the session before.
 #[tokio::test]
 async fn logout_password_change_and_deactivation_count_at_once_on_every_instance() {
+    use crate::fixtures::login_cookie;
     use crate::helpers::{
-        me_with_cookie, spawn_app, spawn_app_on, TempDir, ADMIN, PATIENT, RECEPTIONIST,
+        me_with_cookie, post_with, spawn_app, spawn_app_on, TempDir, ADMIN, PATIENT, RECEPTIONIST,
     };
     let a = spawn_app().await;
     let b = spawn_app_on(TempDir::new(), a.database_url.clone(), &[]).await;

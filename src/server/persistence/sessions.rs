@@ -36,11 +36,11 @@ pub struct DbSessionStore {
     /// Sessions as last read, with their user, each under the version of sessions and accounts
     /// it was read at (`Db::auth_version`): used only while that version holds, so any change
     /// on any instance makes every copy stale at once. Empty on PostgreSQL.
-    copies: Arc<Mutex<HashMap<String, Copy>>>,
+    copies: Arc<Mutex<HashMap<String, SessionCopy>>>,
 }
 
 #[derive(Debug)]
-struct Copy {
+struct SessionCopy {
     version: u64,
     record: Record,
 }
@@ -135,7 +135,7 @@ impl DbSessionStore {
         }
         copies.insert(
             id,
-            Copy {
+            SessionCopy {
                 version,
                 record: record.clone(),
             },
