@@ -10,6 +10,8 @@
 //! page costs when it is rendered afresh; the first instance answers a session's repeats
 //! within a second from memory, as it does in production.
 //! Then, for 3 rounds, each path under `wrk` at 64, 8 and 1 connections; medians are printed.
+//! `BENCH_ONLY=<text>` measures only the paths whose name contains it (beside the reference),
+//! without the logins: for profiling one path (the two instances' pids are printed).
 //! A benchmark, not a test: it prints figures and asserts nothing about time, only that no
 //! request failed.
 
@@ -63,6 +65,12 @@ fn app_command(database_url: &str, sim: &Sim, extra: &[(&str, &str)]) -> Command
     }
     for (key, value) in extra {
         command.env(key, value);
+    }
+    // The allocators' own settings reach the app, for trying them under this load.
+    for (key, value) in std::env::vars() {
+        if key.starts_with("MIMALLOC_") || key.starts_with("MALLOC_") {
+            command.env(key, value);
+        }
     }
     command
 }
@@ -438,6 +446,18 @@ async fn bench() {
             &patient,
         ),
     ];
+    let only = std::env::var("BENCH_ONLY").ok().filter(|s| !s.is_empty());
+    let targets: Vec<Target> = targets
+        .into_iter()
+        .enumerate()
+        .filter(|(i, t)| *i == 0 || only.as_ref().is_none_or(|o| t.name.contains(o.as_str())))
+        .map(|(_, t)| t)
+        .collect();
+    eprintln!(
+        "app pid {}, cache-off instance pid {}",
+        app.0.id(),
+        _uncached.0.id()
+    );
     // Logins are bound by argon2 (deliberately slow): measured apart, at two connections.
     let login = Target {
         name: "`POST /api/auth/login` (argon2)",
@@ -466,7 +486,11 @@ async fn bench() {
     }
     let app_rss = peak_rss_mb(app.0.id());
     let reference_rss = peak_rss_mb(reference.0.id());
-    let logins: Vec<Measure> = (0..ROUNDS).map(|_| wrk(&login, 2, seconds)).collect();
+    let logins: Vec<Measure> = if only.is_some() {
+        Vec::new()
+    } else {
+        (0..ROUNDS).map(|_| wrk(&login, 2, seconds)).collect()
+    };
     let login_rss = peak_rss_mb(app.0.id());
 
     let summary = |runs: &[Measure]| Measure {
@@ -498,11 +522,13 @@ async fn bench() {
             at8.p50_ms,
         );
     }
-    let logged_in = summary(&logins);
-    println!(
-        "\n{}, 2 connections: {:.1} req/s, p50 {:.1} ms, p99 {:.1} ms, {} errors",
-        login.name, logged_in.rps, logged_in.p50_ms, logged_in.p99_ms, logged_in.errors
-    );
+    if !logins.is_empty() {
+        let logged_in = summary(&logins);
+        println!(
+            "\n{}, 2 connections: {:.1} req/s, p50 {:.1} ms, p99 {:.1} ms, {} errors",
+            login.name, logged_in.rps, logged_in.p50_ms, logged_in.p99_ms, logged_in.errors
+        );
+    }
     println!(
         "app RSS: {idle_rss:.1} MB before the load, peak {app_rss:.1} MB under the hot paths \
          (reference: {reference_rss:.1} MB), peak {login_rss:.1} MB with the logins; \

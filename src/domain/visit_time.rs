@@ -54,9 +54,18 @@ impl VisitStart {
     /// The start as a viewer in `zone` reads it, with the zone's abbreviation.
     #[cfg(feature = "ssr")]
     pub fn display_in(&self, zone: TimeZone) -> String {
+        use chrono::format::{Item, StrftimeItems};
+        use std::sync::LazyLock;
+        // Parsed once: a list of 500 formats a thousand of these, and parsing the pattern
+        // each time cost as much as the formatting.
+        static PATTERN: LazyLock<Vec<Item<'static>>> = LazyLock::new(|| {
+            StrftimeItems::new("%a %-d %b %Y, %H:%M %Z")
+                .parse()
+                .expect("a valid pattern")
+        });
         self.at
             .with_timezone(&zone.tz())
-            .format("%a %-d %b %Y, %H:%M %Z")
+            .format_with_items(PATTERN.iter())
             .to_string()
     }
 

@@ -246,3 +246,98 @@ async fn logout_password_change_and_deactivation_count_at_once_on_every_instance
         assert_eq!(me_with_cookie(app, &desk).await, serde_json::Value::Null);
     }
 }
+
+/// The list is built by the database as one JSON text (`Db::appointments`), the visit alone
+/// row by row (`Db::appointment`): the two must agree on every field a viewer sees, for
+/// every role, whatever the text holds (quotes, backslashes, control characters, non-Latin
+/// script, no reason at all), and the list must come soonest first.
+#[tokio::test]
+async fn a_listed_visit_is_the_visit_opened_alone() {
+    use crate::fixtures::{book, clinic, local_in};
+    use serde_json::Value;
+    use std::time::Duration;
+    let clinic = clinic(&[]).await;
+    let zone = "America/New_York";
+    let reasons = [
+        Some("\"quoted\", back\\slash, tab\there,\nnew line"),
+        None,
+        Some("naïve — 日本語の問診 😷 </script><b>"),
+    ];
+    // Booked out of order: the list must sort them.
+    let mut booked = Vec::new();
+    for (minutes, reason) in [(300, reasons[0]), (90, reasons[1]), (200, reasons[2])] {
+        let doctor = clinic.doctor_id.to_string();
+        let patient = clinic.patient_id.to_string();
+        let start = local_in(minutes, zone);
+        let mut form = vec![
+            ("doctor_id", doctor.as_str()),
+            ("patient_id", patient.as_str()),
+            ("start", start.as_str()),
+            ("zone", zone),
+            ("duration", "45"),
+        ];
+        if let Some(reason) = reason {
+            form.push(("reason", reason));
+        }
+        let response = clinic.app.book_visit(&clinic.receptionist, &form).await;
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        booked.push(response.json::<Value>().await.unwrap()["id"].clone());
+    }
+    let plain = book(
+        &clinic.app,
+        &clinic.receptionist,
+        clinic.doctor_id,
+        Some(clinic.patient_id),
+        &local_in(400, "Europe/Berlin"),
+        "Europe/Berlin",
+    )
+    .await;
+    let cancelled = plain.json::<Value>().await.unwrap()["id"].clone();
+    let response = clinic
+        .app
+        .cancel_visit(&clinic.receptionist, cancelled.as_str().unwrap())
+        .await;
+    assert_eq!(response.status(), 200);
+    // The meeting worker settles every meeting first, so the two reads see the same state.
+    let ids: Vec<String> = booked
+        .iter()
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect();
+    clinic
+        .wait_for_state(&ids, "ready", Duration::from_secs(20))
+        .await;
+    clinic
+        .wait_for_state(
+            &[cancelled.as_str().unwrap().to_owned()],
+            "cancelled",
+            Duration::from_secs(20),
+        )
+        .await;
+
+    for viewer in [
+        &clinic.admin,
+        &clinic.receptionist,
+        &clinic.doctor,
+        &clinic.patient,
+    ] {
+        let list: Value = clinic.app.list_visits(viewer).await.json().await.unwrap();
+        let list = list.as_array().unwrap();
+        assert_eq!(list.len(), 4, "{list:?}");
+        let starts: Vec<i64> = list
+            .iter()
+            .map(|v| v["starts_at"].as_i64().unwrap())
+            .collect();
+        assert!(starts.windows(2).all(|w| w[0] <= w[1]), "{starts:?}");
+        for listed in list {
+            let alone = clinic.visit(viewer, listed["id"].as_str().unwrap()).await;
+            assert_eq!(listed, &alone);
+        }
+        // The reason is the patient's own words: every viewer sees it exactly as booked.
+        for (id, reason) in booked.iter().zip(reasons) {
+            let listed = list.iter().find(|v| &v["id"] == id).unwrap();
+            assert_eq!(listed["reason"], reason.map_or(Value::Null, Value::from));
+        }
+        let cancelled_one = list.iter().find(|v| v["id"] == cancelled).unwrap();
+        assert_eq!(cancelled_one["cancelled"], true);
+    }
+}

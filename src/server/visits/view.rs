@@ -11,6 +11,13 @@ pub fn for_viewer(user: &UserRecord, visit: &AppointmentRow) -> VisitView {
     let staff = user.role != Role::Patient;
     let ready = visit.meeting.state == MeetingState::Ready && !visit.cancelled;
     let staff_only = |value: &Option<String>| if staff { value.clone() } else { None };
+    let booked_zone = visit.start.booked_in();
+    let local_start = visit.start.display_in(viewer_zone);
+    let booked_start = if viewer_zone == booked_zone {
+        local_start.clone()
+    } else {
+        visit.start.display_in(booked_zone)
+    };
     VisitView {
         id: visit.public_id.to_string(),
         doctor_id: visit.doctor.id,
@@ -19,10 +26,10 @@ pub fn for_viewer(user: &UserRecord, visit: &AppointmentRow) -> VisitView {
         patient: visit.patient.label(),
         starts_at: visit.start.utc().timestamp(),
         ends_at: visit.ends_at(),
-        local_start: visit.start.display_in(viewer_zone),
+        local_start,
         viewer_zone: viewer_zone.name().to_owned(),
-        booked_zone: visit.start.booked_in().name().to_owned(),
-        booked_start: visit.start.display_in(visit.start.booked_in()),
+        booked_zone: booked_zone.name().to_owned(),
+        booked_start,
         duration_minutes: visit.length.minutes(),
         reason: visit.reason.clone(),
         cancelled: visit.cancelled,
