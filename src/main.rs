@@ -13,6 +13,7 @@ async fn main() -> std::process::ExitCode {
     use std::process::ExitCode;
     use telehealth::server::{cli, config::Settings, startup::Application, telemetry};
 
+    telehealth::server::memory::purge_freed_memory_at_once();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let settings = match Settings::from_env() {
         Ok(settings) => settings,

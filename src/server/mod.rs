@@ -13,6 +13,7 @@ mod debug_redaction;
 pub mod demo;
 pub mod demo_clinic;
 pub mod http;
+pub mod memory;
 pub mod notify;
 pub mod persistence;
 pub mod preferences;

@@ -22,6 +22,7 @@
 
 use crate::server::audit::{self, Entry};
 use crate::server::auth::session::current_user;
+use crate::server::persistence::change_version::Version;
 use crate::server::persistence::now_unix;
 use crate::server::AppState;
 use axum::body::{to_bytes, Body, Bytes};
@@ -77,8 +78,8 @@ struct Key {
     /// Method, path and query, and the headers a server function's answer depends on.
     request: String,
     second: i64,
-    auth: u64,
-    visits: u64,
+    auth: Version,
+    visits: Version,
 }
 
 struct Kept {

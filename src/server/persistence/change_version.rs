@@ -18,6 +18,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 /// Past this, the file starts again from empty at the next start-up (a byte per change).
 const RESTART_AFTER_BYTES: u64 = 1 << 20;
 
+/// A version: the file's length and the time of its last change. The length alone could come
+/// round again: after a restart empties the file, a million changes later an instance still
+/// running would see a length it kept a copy under. The time of that last append differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Version {
+    length: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
 #[derive(Debug)]
 pub(super) struct ChangeVersion {
     source: Source,
@@ -72,13 +81,22 @@ impl ChangeVersion {
     }
 
     /// The current version, or `None` when cached sessions must not be used.
-    pub(super) fn current(&self) -> Option<u64> {
+    pub(super) fn current(&self) -> Option<Version> {
         if self.broken.load(Ordering::Acquire) {
             return None;
         }
         match &self.source {
-            Source::File(file) => file.metadata().ok().map(|m| m.len()),
-            Source::Process(counter) => Some(counter.load(Ordering::Acquire)),
+            Source::File(file) => {
+                let metadata = file.metadata().ok()?;
+                Some(Version {
+                    length: metadata.len(),
+                    modified: Some(metadata.modified().ok()?),
+                })
+            }
+            Source::Process(counter) => Some(Version {
+                length: counter.load(Ordering::Acquire),
+                modified: None,
+            }),
             Source::Off => None,
         }
     }
@@ -135,6 +153,36 @@ mod tests {
         assert_eq!(a.current(), Some(after));
         b.bump();
         assert_ne!(a.current().unwrap(), after);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_emptied_and_grown_back_to_the_same_length_is_another_version() {
+        let dir = std::env::temp_dir().join(format!("aba-version-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("app.db");
+        let running = ChangeVersion::sqlite(Some(db.clone()), "-visits");
+        for _ in 0..3 {
+            running.bump();
+        }
+        let kept = running.current().unwrap();
+        // Another instance starts past the limit and empties the file; later changes bring
+        // it back to the length the running instance kept a copy under.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let mut name = db.into_os_string();
+        name.push("-visits");
+        OpenOptions::new()
+            .append(true)
+            .open(&name)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        for _ in 0..3 {
+            running.bump();
+        }
+        let now = running.current().unwrap();
+        assert_eq!(now.length, kept.length);
+        assert_ne!(now, kept);
         std::fs::remove_dir_all(dir).unwrap();
     }
 

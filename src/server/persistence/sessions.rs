@@ -1,6 +1,7 @@
 //! tower-sessions' store, kept in our own database so sessions survive restarts and are shared
 //! by every app instance. Expired rows are never loaded and are pruned periodically.
 
+use super::change_version::Version;
 use super::users::{user_from_row, USER_COLUMNS};
 use super::{now_unix, Db, UserRecord};
 use crate::domain::{DisplayName, Email, Role, TimeZone};
@@ -41,7 +42,7 @@ pub struct DbSessionStore {
 
 #[derive(Debug)]
 struct SessionCopy {
-    version: u64,
+    version: Version,
     record: Record,
 }
 
@@ -117,14 +118,14 @@ impl DbSessionStore {
         }
     }
 
-    fn copy_of(&self, id: &str, version: u64) -> Option<Record> {
+    fn copy_of(&self, id: &str, version: Version) -> Option<Record> {
         let copies = self.copies.lock().unwrap_or_else(|p| p.into_inner());
         let copy = copies.get(id)?;
         (copy.version == version && copy.record.expiry_date > time::OffsetDateTime::now_utc())
             .then(|| copy.record.clone())
     }
 
-    fn keep_copy(&self, id: String, version: u64, record: &Record) {
+    fn keep_copy(&self, id: String, version: Version, record: &Record) {
         let mut copies = self.copies.lock().unwrap_or_else(|p| p.into_inner());
         if copies.len() >= COPIES_CAPACITY && !copies.contains_key(&id) {
             // Stale copies are worthless anyway; dropping them all is simpler than an LRU.

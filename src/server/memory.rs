@@ -1,0 +1,37 @@
+//! The server's allocator (mimalloc, see Cargo.toml) and the memory it keeps.
+
+/// `mi_option_purge_delay` in mimalloc 3's `mi_option_t` (libmimalloc-sys builds mimalloc 3
+/// and names no constant for it); the test below checks the index against its defaults.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Freed pages go back to the system at once instead of a second later (10 s for whole arena
+/// chunks). The delayed purge runs only when mimalloc is called again on that heap, so an
+/// idle thread (a runtime worker between bursts, a database connection's thread) kept its
+/// freed pages resident: 6 MB of the idle server's 46, and of its peak under load.
+pub fn purge_freed_memory_at_once() {
+    // SAFETY: setting an option has no preconditions; mimalloc reads it when it purges.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_purge_delay_option_is_the_one_set() {
+        // SAFETY: reading an option has no preconditions.
+        let default = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
+        // mimalloc 3's defaults: `purge_delay` 1000 between the deprecated
+        // `eager_commit_delay` (1) and `use_numa_nodes` (0); another index shows another
+        // pattern.
+        assert_eq!(default, 1000);
+        // SAFETY: as above.
+        let neighbours = unsafe {
+            (
+                libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY - 1),
+                libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY + 1),
+            )
+        };
+        assert_eq!(neighbours, (1, 0));
+    }
+}
