@@ -536,3 +536,48 @@ async fn parallel_reads_and_refusals_are_each_recorded_exactly_once() {
     assert_eq!(database_count(&app, lists).await - lists_before, 200);
     assert_eq!(database_count(&app, refusals).await - refusals_before, 100);
 }
+
+/// Reads that arrive together are written in one batch (one statement for the lot): each
+/// still gets its own entry, with its own actor, subject, outcome and detail.
+#[tokio::test]
+async fn reads_audited_together_each_keep_their_own_entry() {
+    let app = spawn_app().await;
+    let admin = app.logged_in(ADMIN).await;
+    let callers = [
+        (ADMIN.0, admin.clone()),
+        (RECEPTIONIST.0, app.logged_in(RECEPTIONIST).await),
+        (DOCTOR.0, app.logged_in(DOCTOR).await),
+        (PATIENT.0, app.logged_in(PATIENT).await),
+    ];
+    // What each caller's list holds, to compare with each entry's detail.
+    let mut seen = Vec::new();
+    for (email, client) in &callers {
+        let list: Value = app.list_visits(client).await.json().await.unwrap();
+        seen.push((
+            *email,
+            format!("{} visit(s)", list.as_array().unwrap().len()),
+        ));
+    }
+    const EACH: usize = 12;
+    let statuses: Vec<u16> = stream::iter((0..EACH).flat_map(|_| callers.iter()))
+        .map(|(_, client)| {
+            let app = &app;
+            async move { app.list_visits(client).await.status().as_u16() }
+        })
+        .buffer_unordered(48)
+        .collect()
+        .await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    for (email, detail) in &seen {
+        let entries =
+            all_entries(&app, &admin, &[("actor", email), ("action", "visit.list")]).await;
+        assert_eq!(entries.len(), EACH + 1, "{email}: {entries:?}");
+        assert_eq!(count(&entries, "visit.list", email, "", "ok"), EACH + 1);
+        assert!(
+            entries
+                .iter()
+                .all(|e| e["detail"] == detail.as_str() && e["count"] == 1),
+            "{email}: {entries:?}"
+        );
+    }
+}

@@ -133,7 +133,7 @@ impl Db {
             DatabaseBackend::Postgres => std::sync::Arc::new(change_version::ChangeVersion::off()),
         };
         let db = Db {
-            audit: audit::AuditWriter::start(pool.clone()),
+            audit: audit::AuditWriter::start(pool.clone(), url.backend()),
             auth: version("-auth"),
             visits: version("-visits"),
             pool,
