@@ -5,9 +5,9 @@
 //! next request, on every instance.
 //!
 //! SQLite instances share a machine (the database is one file), so a version is the length
-//! of a file beside the database (`<database>-auth`, `<database>-visits`) that every change
-//! appends a byte to: reading it is one `fstat`, far cheaper than the database round trip it
-//! saves. PostgreSQL instances run on several machines and share nothing but the database,
+//! and modification time of a file beside the database (`<database>-auth`,
+//! `<database>-visits`) that every change appends a byte to: reading it is one `fstat`, far
+//! cheaper than the database round trip it saves. PostgreSQL instances run on several machines and share nothing but the database,
 //! so there the caches are off and every request reads the database.
 
 use std::fs::{File, OpenOptions};
