@@ -541,7 +541,12 @@ async fn parallel_reads_and_refusals_are_each_recorded_exactly_once() {
 /// still gets its own entry, with its own actor, subject, outcome and detail.
 #[tokio::test]
 async fn reads_audited_together_each_keep_their_own_entry() {
-    let app = spawn_app().await;
+    // The writer's debug lines say how many entries each batch held.
+    let app = spawn_app_with(&[(
+        "RUST_LOG",
+        "info,telehealth::server::persistence::audit=debug",
+    )])
+    .await;
     let admin = app.logged_in(ADMIN).await;
     let callers = [
         (ADMIN.0, admin.clone()),
@@ -580,4 +585,16 @@ async fn reads_audited_together_each_keep_their_own_entry() {
             "{email}: {entries:?}"
         );
     }
+    // They went in as batches, the fixed statement worked for each, and at least one batch
+    // held several entries (a failed batch is written entry by entry, and says so).
+    let logs = app.logs();
+    assert!(!logs.contains("an audit batch failed"), "{logs}");
+    let largest = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["message"] == "audit batch written")
+        .filter_map(|line| line["entries"].as_u64())
+        .max()
+        .unwrap_or(0);
+    assert!(largest > 1, "no batch held more than one entry");
 }

@@ -166,12 +166,16 @@ async fn write_batches(
     let mut batch = Vec::with_capacity(BATCH);
     while entries.recv_many(&mut batch, BATCH).await > 0 {
         match write_batch(&pool, backend, &batch).await {
-            Ok(()) => batch.drain(..).for_each(|p| {
-                let _ = p.done.send(Ok(()));
-            }),
+            Ok(()) => {
+                tracing::debug!(entries = batch.len(), "audit batch written");
+                batch.drain(..).for_each(|p| {
+                    let _ = p.done.send(Ok(()));
+                })
+            }
             // One entry the database refuses must not cost the others theirs: each goes
             // again on its own and learns its own result.
-            Err(_) => {
+            Err(error) => {
+                tracing::error!(%error, entries = batch.len(), "an audit batch failed; writing its entries one by one");
                 for pending in batch.drain(..) {
                     let result = write_one(&pool, &pending).await;
                     let _ = pending.done.send(result);

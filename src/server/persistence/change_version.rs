@@ -36,7 +36,7 @@ pub(super) struct ChangeVersion {
 
 #[derive(Debug)]
 enum Source {
-    /// SQLite on disk: the length of `<database>-auth`.
+    /// SQLite on disk: the length and modification time of `<database>-auth` (or `-visits`).
     File(File),
     /// An in-memory SQLite database lives in one process.
     Process(AtomicU64),

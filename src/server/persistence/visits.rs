@@ -192,6 +192,7 @@ fn listed_appointment_from_row(row: &AnyRow) -> StoreResult<AppointmentRow> {
 /// array the list query makes of each row (`listed_names!` order: serde reads a JSON array
 /// into a struct field by field).
 #[derive(serde::Deserialize)]
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct ListedColumns {
     id: i64,
     public_id: String,
@@ -927,5 +928,48 @@ impl Db {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ListedColumns;
+    use serde_json::{Map, Value};
+
+    /// The list reads each row's JSON array by position: `listed_names!` must name the
+    /// columns in the order of `ListedColumns`' fields. The same distinct values read once by
+    /// name (a JSON object) and once by position (an array in `listed_names!` order) must
+    /// give the same struct; a column moved in either list gives another.
+    #[test]
+    fn the_listed_names_are_in_the_order_of_the_columns_struct() {
+        let names: Vec<&str> = listed_names!().split(',').map(str::trim).collect();
+        let numbers = [
+            "id",
+            "starts_at",
+            "duration_minutes",
+            "version",
+            "d_id",
+            "p_id",
+            "attempts",
+            "live_waiting_since",
+            "live_started_at",
+            "live_ended_at",
+        ];
+        let value = |i: usize, name: &str| {
+            if numbers.contains(&name) {
+                Value::from(1000 + i as i64)
+            } else {
+                Value::from(format!("{name}-{i}"))
+            }
+        };
+        let by_name: Map<String, Value> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| ((*name).to_owned(), value(i, name)))
+            .collect();
+        let by_position: Vec<Value> = names.iter().enumerate().map(|(i, n)| value(i, n)).collect();
+        let from_object: ListedColumns = serde_json::from_value(Value::Object(by_name)).unwrap();
+        let from_array: ListedColumns = serde_json::from_value(Value::Array(by_position)).unwrap();
+        assert_eq!(from_object, from_array);
     }
 }
