@@ -384,7 +384,7 @@ async fn bench() {
         &sim,
         &[("RESPONSE_CACHE", "false")],
     ));
-    let _uncached = Killed(uncached);
+    let uncached = Killed(uncached);
 
     let mut command = Command::new(std::env::current_exe().unwrap());
     command.arg("--reference-server");
@@ -456,7 +456,7 @@ async fn bench() {
     eprintln!(
         "app pid {}, cache-off instance pid {}",
         app.0.id(),
-        _uncached.0.id()
+        uncached.0.id()
     );
     // Logins are bound by argon2 (deliberately slow): measured apart, at two connections.
     let login = Target {

@@ -347,12 +347,9 @@ fn nonce_of(csp: &str) -> Option<String> {
     (nonce.len() >= 16).then(|| nonce.to_owned())
 }
 
+/// A nonce from the generator Leptos made the page's own with (same length and alphabet).
 fn fresh_nonce() -> String {
-    use base64::Engine;
-    use rand::RngCore;
-    let mut bytes = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    leptos::nonce::Nonce::new().to_string()
 }
 
 impl ResponseCache {

@@ -566,6 +566,16 @@ impl TestApp {
     }
 }
 
+/// A GET of `path` on `app` with `cookie`.
+pub async fn get_with(app: &TestApp, cookie: &str, path: &str) -> Response {
+    reqwest::Client::new()
+        .get(app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// A form POST to `path` on `app` with `cookie`.
 pub async fn post_with(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) -> Response {
     reqwest::Client::new()

@@ -4,7 +4,7 @@
 
 use crate::fixtures::{clinic, login_cookie, pairs};
 use crate::helpers::{
-    csp_nonce, post_with, spawn_app_on, using_postgres, TempDir, PATIENT, RECEPTIONIST,
+    csp_nonce, get_with, post_with, spawn_app_on, using_postgres, TempDir, PATIENT, RECEPTIONIST,
 };
 use serde_json::Value;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -42,12 +42,7 @@ fn duration_of(list: &[Value], id: &str) -> i64 {
 
 /// The visit page as served, and the nonce of its CSP header.
 async fn page(app: &crate::helpers::TestApp, cookie: &str, id: &str) -> (String, String) {
-    let response = reqwest::Client::new()
-        .get(app.url(&format!("/visits/{id}")))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
+    let response = get_with(app, cookie, &format!("/visits/{id}")).await;
     assert_eq!(response.status(), 200);
     let nonce = csp_nonce(
         response.headers()["content-security-policy"]
@@ -243,12 +238,7 @@ async fn each_page_view_is_audited_once() {
         (count("visit.list").await, count("visit.open").await),
         (0, 1)
     );
-    let response = reqwest::Client::new()
-        .get(app.url("/visits"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let response = get_with(app, &cookie, "/visits").await;
     assert_eq!(response.status(), 200);
     assert!(response.text().await.unwrap().contains(&id));
     assert_eq!(

@@ -43,13 +43,10 @@ fn hash_blocking(password: &str) -> Result<PasswordHash, argon2::password_hash::
 }
 
 /// Each Argon2 computation allocates 19 MiB on a blocking thread, which may then sit idle
-/// for minutes. The allocator returns freed memory to the system lazily, on that thread's
-/// next allocations, so without this a burst of logins (or the start-up warm-up) stayed
-/// resident as 19 MiB per thread.
+/// for minutes: without this a burst of logins (or the start-up warm-up) stayed resident as
+/// 19 MiB per thread.
 fn give_back_memory() {
-    // SAFETY: `mi_collect` has no preconditions; it frees this thread's empty pages. When
-    // mimalloc is not the global allocator (unit tests) its heap here is empty.
-    unsafe { libmimalloc_sys::mi_collect(true) }
+    crate::server::memory::give_back_this_threads_free_memory();
 }
 
 pub async fn hash(password: NewPassword) -> Result<PasswordHash, PasswordError> {
