@@ -48,6 +48,31 @@ test('the visit list follows changes made elsewhere without a reload', async ({ 
   await desk.dispose();
 });
 
+// A change made after the page was rendered but before its stream was open is not pushed to
+// it (the stream did not exist yet): the page must re-read when the stream opens, not a minute
+// later. The stream is held back until the change is made, so the window is always hit.
+test('a change made before the stream opened still reaches the open page', async ({ page, playwright }, testInfo) => {
+  let release!: () => void;
+  const changed = new Promise<void>((resolve) => (release = resolve));
+  await page.route('**/api/events', async (route) => {
+    await changed;
+    await route.continue();
+  });
+  await logIn(page, 'patient', '/visits');
+  await hydrated(page);
+
+  const desk = await playwright.request.newContext({ baseURL: testInfo.project.use.baseURL });
+  await apiLogIn(desk, 'receptionist');
+  const id = await bookToday(desk);
+  const row = page.locator(`[data-testid=visit-row][data-visit="${id}"]`);
+  await expect(row).toHaveCount(0);
+  release();
+  // Well under the one-minute fallback re-read: only the stream's opening explains it.
+  await expect(row).toBeVisible({ timeout: 5_000 });
+  await desk.post('/api/visits/cancel', { form: { id } });
+  await desk.dispose();
+});
+
 test('the time-zone field offers the IANA zones and starts with the browser zone', async ({ browser }, testInfo) => {
   const context = await browser.newContext({ timezoneId: 'Asia/Tokyo', baseURL: testInfo.project.use.baseURL });
   const page = await context.newPage();

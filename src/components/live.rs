@@ -214,14 +214,11 @@ mod stream {
         listen(&source, "expired", move |_| {
             live.ends_at_ms.try_set(Some(now_ms()));
         });
-        let mut opened_before = false;
         listen(&source, "open", move |_| {
             live.connected.try_set(true);
-            // Reconnected: whatever changed meanwhile was not pushed.
-            if opened_before {
-                live.pulse.try_update(|p| *p += 1);
-            }
-            opened_before = true;
+            // Whatever changed while no stream was open was not pushed: after a reconnect, and
+            // also on the first open, since the page was rendered before the stream existed.
+            live.pulse.try_update(|p| *p += 1);
         });
         listen(&source, "error", move |_| {
             live.connected.try_set(false);
