@@ -11,6 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> std::process::ExitCode {
     // Before the runtime's threads start: they read the allocator's options.
     telehealth::server::memory::purge_freed_memory_at_once();
+    telehealth::server::memory::no_transparent_huge_pages();
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -283,7 +283,8 @@ impl TestApp {
             .unwrap()
     }
 
-    /// The app's process id (the SSE benchmark reads its memory from /proc).
+    /// The app's process id, for what only the operating system can tell about it (its
+    /// memory, its paging policy).
     #[allow(dead_code)]
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -24,6 +24,21 @@ async fn every_accepted_socket_has_tcp_nodelay() {
     }
 }
 
+/// Transparent huge pages pinned whole 2 MiB pages of the allocator's arena for a few live
+/// objects (server::memory): the server opts its process out before anything else runs. The
+/// kernel reports the opt-out per process, so this reads it rather than a memory figure.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_server_keeps_transparent_huge_pages_out_of_its_heap() {
+    let app = crate::helpers::spawn_app().await;
+    let status = std::fs::read_to_string(format!("/proc/{}/status", app.pid())).unwrap();
+    let thp = status
+        .lines()
+        .find_map(|line| line.strip_prefix("THP_enabled:"))
+        .map(str::trim);
+    assert_eq!(thp, Some("0"), "the server process may use huge pages");
+}
+
 /// A site root laid out as `leptos build --release --precompress` with `hash-files` leaves it:
 /// hashed bundle files with `.br` and `.gz` beside them, and unhashed files.
 fn site_root(dir: &std::path::Path) {
