@@ -85,6 +85,11 @@ async fn over_https_the_cookie_is_secure_and_host_prefixed() {
     let cookie = cookies.get("__Host-telehealth").expect("__Host- cookie");
     assert!(cookie.contains("Secure"), "{cookie}");
     assert!(!cookie.contains("Domain="), "{cookie}");
+    // Served over https: browsers are told to come back only over https, for a year.
+    let hsts = response.headers()["strict-transport-security"]
+        .to_str()
+        .unwrap();
+    assert_eq!(hsts, "max-age=31536000; includeSubDomains");
 }
 
 /// The clock the server reads (whole seconds since the epoch): the tests share the machine's

@@ -111,6 +111,8 @@ async fn pages_and_api_answers_carry_security_headers() {
     assert_eq!(headers["referrer-policy"], "no-referrer");
     assert_eq!(headers["x-frame-options"], "DENY");
     assert!(headers.contains_key("x-request-id"));
+    // Plain http (a loopback test): telling browsers to insist on https would lock them out.
+    assert!(!headers.contains_key("strict-transport-security"));
     let nonce = crate::helpers::csp_nonce(csp);
     let html = page.text().await.unwrap();
     assert!(
