@@ -19,9 +19,12 @@ pub fn purge_freed_memory_at_once() {
 /// mimalloc reserves its arena as one aligned gigabyte, so with THP in `madvise` mode (Debian's
 /// default) or `always` a few live objects pinned whole 2 MiB pages, which its purge could
 /// not give back: 12 of the idle server's 19 MB of heap, and 63 MB instead of 41 at the peak
-/// under the benchmark's hot paths, for no throughput the benchmark could tell apart. mimalloc's own
-/// `MIMALLOC_ALLOW_THP=0` does the same but is read before `main`, so it cannot be a default
-/// set here; the flag applies to every page the process touches from now on.
+/// under the benchmark's hot paths, with their throughput unchanged. The price: a login
+/// takes twice the CPU (p50 54 ms against 28; Argon2 walks its 19 MiB at random, and on
+/// small pages most of those reads likely miss the TLB; README, "Speed"). Giving Argon2 a
+/// mapping of its own with `MADV_HUGEPAGE` would win that back. mimalloc's own
+/// `MIMALLOC_ALLOW_THP=0` does the same as this call but is read before `main`, so it cannot
+/// be a default set here; the flag applies to every page the process touches from now on.
 pub fn no_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
     {
