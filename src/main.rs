@@ -5,13 +5,14 @@
 /// See Cargo.toml: less memory kept and less time spent than glibc's malloc under load.
 #[cfg(feature = "ssr")]
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: telehealth::server::memory::ServerAllocator =
+    telehealth::server::memory::ServerAllocator;
 
 #[cfg(feature = "ssr")]
 fn main() -> std::process::ExitCode {
     // Before the runtime's threads start: they read the allocator's options.
     telehealth::server::memory::purge_freed_memory_at_once();
-    telehealth::server::memory::no_transparent_huge_pages();
+    telehealth::server::memory::no_huge_pages_in_the_heap();
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

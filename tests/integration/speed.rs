@@ -25,18 +25,59 @@ async fn every_accepted_socket_has_tcp_nodelay() {
 }
 
 /// Transparent huge pages pinned whole 2 MiB pages of the allocator's arena for a few live
-/// objects (server::memory): the server opts its process out before anything else runs. The
-/// kernel reports the opt-out per process, so this reads it rather than a memory figure.
+/// objects (server::memory): the server advises them off for the mapping that holds its heap
+/// (`nh` in the kernel's flags for it, mimalloc's gigabyte arena, the largest anonymous
+/// mapping), and keeps them on for the process, where Argon2's own mappings ask for them.
+/// The kernel reports both, so this reads them rather than a memory figure.
 #[cfg(target_os = "linux")]
 #[tokio::test]
-async fn the_server_keeps_transparent_huge_pages_out_of_its_heap() {
+async fn the_servers_heap_is_kept_off_transparent_huge_pages() {
     let app = crate::helpers::spawn_app().await;
     let status = std::fs::read_to_string(format!("/proc/{}/status", app.pid())).unwrap();
     let thp = status
         .lines()
         .find_map(|line| line.strip_prefix("THP_enabled:"))
         .map(str::trim);
-    assert_eq!(thp, Some("0"), "the server process may use huge pages");
+    assert_eq!(thp, Some("1"), "huge pages are off for the whole process");
+
+    let smaps = std::fs::read_to_string(format!("/proc/{}/smaps", app.pid())).unwrap();
+    let mut largest_anonymous: Option<(usize, String)> = None;
+    let mut current: Option<usize> = None;
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        if let (Some(range), Some(_perms), Some(_offset), Some(_device), Some(inode), None) = (
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+        ) {
+            if let Some((start, end)) = range.split_once('-') {
+                if let (Ok(start), Ok(end)) = (
+                    usize::from_str_radix(start, 16),
+                    usize::from_str_radix(end, 16),
+                ) {
+                    current = (inode == "0").then_some(end - start);
+                    continue;
+                }
+            }
+        }
+        if let (Some(size), Some(flags)) = (current, line.strip_prefix("VmFlags:")) {
+            if largest_anonymous.as_ref().is_none_or(|(s, _)| size > *s) {
+                largest_anonymous = Some((size, flags.trim().to_owned()));
+            }
+        }
+    }
+    let (size, flags) = largest_anonymous.expect("the app has anonymous mappings");
+    assert!(
+        size >= 1 << 30,
+        "mimalloc's arena is a gigabyte, found {size} bytes"
+    );
+    assert!(
+        flags.split(' ').any(|f| f == "nh"),
+        "the heap's mapping may use huge pages: {flags}"
+    );
 }
 
 /// A site root laid out as `leptos build --release --precompress` with `hash-files` leaves it:
