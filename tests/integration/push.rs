@@ -168,8 +168,13 @@ async fn holding_only_the_stream_open_does_not_keep_the_session_alive() {
     let until_expired = async {
         loop {
             match events.next().await {
-                Some((name, _)) if name == "session" => {
-                    assert_eq!(app.live_today(&desk).await.status(), 200);
+                Some((name, session)) if name == "session" => {
+                    let status = app.live_today(&desk).await.status();
+                    // A read sent in the session's last second may arrive after its end on
+                    // a busy machine (a full test run failed so): only earlier ones must pass.
+                    if session["expires_in"].as_i64().unwrap_or(0) >= 2 {
+                        assert_eq!(status, 200);
+                    }
                 }
                 Some((name, _)) if name == "expired" => break,
                 Some(_) => {}
