@@ -170,27 +170,16 @@ mod tests {
     /// advised; `nh`: advised against).
     #[cfg(target_os = "linux")]
     fn vm_flags_at(address: usize) -> String {
+        let (start, end) = mapping_holding(address).expect("a mapping holds the address");
+        // smaps heads each mapping with the line maps has for it (addresses padded to 8).
+        let head = format!("{start:08x}-{end:08x} ");
         let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
-        let mut inside = false;
-        for line in smaps.lines() {
-            if let Some((start, rest)) = line.split_once('-') {
-                if let (Ok(start), Some(end)) = (
-                    usize::from_str_radix(start, 16),
-                    rest.split_whitespace()
-                        .next()
-                        .and_then(|end| usize::from_str_radix(end, 16).ok()),
-                ) {
-                    inside = (start..end).contains(&address);
-                    continue;
-                }
-            }
-            if inside {
-                if let Some(flags) = line.strip_prefix("VmFlags:") {
-                    return flags.trim().to_owned();
-                }
-            }
-        }
-        panic!("no mapping holds {address:#x}");
+        smaps
+            .lines()
+            .skip_while(|line| !line.starts_with(&head))
+            .find_map(|line| line.strip_prefix("VmFlags:"))
+            .map(|flags| flags.trim().to_owned())
+            .expect("smaps shows the mapping's flags")
     }
 
     #[cfg(target_os = "linux")]

@@ -42,9 +42,11 @@ fn hash_blocking(password: &str) -> Result<PasswordHash, argon2::password_hash::
     Ok(PasswordHash(hash?.to_string()))
 }
 
-/// Each Argon2 computation allocates 19 MiB on a blocking thread, which may then sit idle
-/// for minutes: without this a burst of logins (or the start-up warm-up) stayed resident as
-/// 19 MiB per thread.
+/// A hashing thread may then sit idle for minutes, and mimalloc purges a thread's freed pages
+/// only on its next call. On Linux Argon2's 19 MiB block is a mapping of its own, gone when
+/// freed (`memory::ServerAllocator`), so this returns the hash's smaller leftovers; elsewhere
+/// the block is mimalloc's, and without this a burst of logins (or the start-up warm-up)
+/// stayed resident as 19 MiB per thread.
 fn give_back_memory() {
     crate::server::memory::give_back_this_threads_free_memory();
 }
