@@ -34,9 +34,21 @@ release_cargo bench --profile release --features ssr --bench http
 if [ "${BENCH_SITE:-1}" != 0 ]; then
   echo
   echo "browser bundle (target/site/pkg): raw, gzip -9, brotli as served"
-  for f in target/site/pkg/*.wasm target/site/pkg/*.js target/site/pkg/*.css; do
+  row() { printf '%-60s %9d raw %9d gzip -9 %9d br\n' "$@"; }
+  sizes() { echo "$(stat -c %s "$1") $(gzip -9 -c "$1" | wc -c) $(stat -c %s "$1.br" 2>/dev/null || echo 0)"; }
+  # What every page loads, then each page split off it (app.rs, `lazy_page!`), then the small
+  # chunks of code those pages share, summed.
+  for f in target/site/pkg/telehealth.*.wasm target/site/pkg/telehealth.*.js \
+    target/site/pkg/__wasm_split.*.js target/site/pkg/*.css target/site/pkg/split_*.wasm; do
     [ -f "$f" ] || continue
-    printf '%-52s %9d raw %9d gzip -9 %9d br\n' "$f" "$(stat -c %s "$f")" \
-      "$(gzip -9 -c "$f" | wc -c)" "$(stat -c %s "$f.br" 2>/dev/null || echo 0)"
+    # shellcheck disable=SC2046
+    row "$(basename "$f")" $(sizes "$f")
   done
+  n=0 raw=0 gz=0 br=0
+  for f in target/site/pkg/chunk_*.wasm; do
+    [ -f "$f" ] || continue
+    read -r r g b <<<"$(sizes "$f")"
+    n=$((n + 1)) raw=$((raw + r)) gz=$((gz + g)) br=$((br + b))
+  done
+  row "shared chunks of the split pages ($n files)" "$raw" "$gz" "$br"
 fi

@@ -21,7 +21,8 @@ test('the login page loads its hashed bundle with long-lived caching and hydrate
   const kinds = assets.map((a) => a.url.split('.').pop());
   expect(kinds).toEqual(expect.arrayContaining(['js', 'wasm', 'css']));
   for (const asset of assets) {
-    expect(asset.url).toMatch(/^\/pkg\/telehealth\.[A-Za-z0-9_-]{22}\.(js|wasm|css)$/);
+    // The main bundle, or the loader of the pages split off it (app.rs, `lazy_page!`).
+    expect(asset.url).toMatch(/^\/pkg\/(telehealth|__wasm_split)\.[A-Za-z0-9_-]{22}\.(js|wasm|css)$/);
     expect(asset.cacheControl).toBe('public, max-age=31536000, immutable');
     expect(asset.vary).toBe('accept-encoding');
   }

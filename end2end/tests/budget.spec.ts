@@ -6,14 +6,17 @@ import { accounts, apiLogIn, hydrated } from './helpers';
 // against the release build (scripts/e2e.sh with E2E_PROFILE=release, as scripts/test.sh runs
 // it): a debug wasm is many megabytes, and then these tests fail, as they should.
 
-// Issue 12's targets are 300,000 bytes and 3,000 ms; today's bundle does not meet them (README,
-// "Speed": 386,802 bytes and 3.6-3.7 s with components erased, from 526,804 and 4.4-4.6 s).
-// The limits asserted are what we hold now with a little room, so the bundle cannot grow
-// unnoticed; lower them as the bundle shrinks.
+// Issue 12's targets are 300,000 bytes and 3,000 ms. The first is met since the staff and admin
+// pages load as wasm chunks of their own (app.rs, `lazy_page!`); the second is not (README,
+// "Speed": 3.1-3.3 s, from 3.6-3.8 s before the split): the limit asserted is what we hold now
+// with a little room, so the bundle cannot grow unnoticed; lower it as the bundle shrinks.
 /** Everything the first load of /login may transfer: HTML + JS + wasm + CSS, compressed. */
-const FIRST_LOAD_BUDGET = 420_000;
+const FIRST_LOAD_BUDGET = 300_000;
 /** From navigation start until a button has done its work, on Fast 3G with a 4x slower CPU. */
-const INTERACTIVE_BUDGET_MS = 5_000;
+const INTERACTIVE_BUDGET_MS = 4_000;
+
+/** The wasm chunks cargo-leptos splits off: `split_<route>_view_<n>.<hash>.wasm`, `chunk_<n>...`. */
+const isChunk = (url: string) => /\/(split_|chunk_)[^/]*\.wasm$/.test(new URL(url).pathname);
 
 /** DevTools' and Lighthouse's "Fast 3G": 562.5 ms latency, 1.6 Mbps down, 750 kbps up (x 0.9). */
 const FAST_3G = {
@@ -71,6 +74,10 @@ test('the first load of /login stays within its byte budget (HTML + JS + wasm + 
   for (const k of ['html', 'js', 'wasm', 'css']) {
     expect(byKind[k] ?? 0, `a ${k} response was part of the first load`).toBeGreaterThan(0);
   }
+  // One page: no request (a favicon the page does not name, say) answered with a second one.
+  expect([...requests.values()].filter((r) => r.kind === 'html').map((r) => r.url)).toHaveLength(1);
+  // The login page needs none of the pages split off the main bundle.
+  expect([...requests.values()].filter((r) => isChunk(r.url)).map((r) => r.url)).toEqual([]);
   // Compressed as sent: the wasm must not travel raw.
   for (const request of requests.values()) {
     if (request.kind === 'wasm') expect(request.encoding, 'the wasm is sent compressed').not.toBe('identity');
@@ -189,4 +196,22 @@ test.describe('Interactive within the budget on Fast 3G with a 4x slower CPU', (
     console.log(`/visits/{id} (patient), Fast 3G + 4x CPU: hydrated at ${Math.round(times.hydrated)} ms, interactive at ${Math.round(times.interactive)} ms (budget ${INTERACTIVE_BUDGET_MS})`);
     expect(times.interactive).toBeLessThanOrEqual(INTERACTIVE_BUDGET_MS);
   });
+});
+
+test('a page split off the main bundle loads its chunk, on a first load and on navigation', async ({ page }) => {
+  const chunks: string[] = [];
+  page.on('response', (response) => {
+    if (isChunk(response.url())) chunks.push(new URL(response.url()).pathname);
+  });
+  await apiLogInPage(page, 'admin');
+  // Server-rendered, then hydrated once its chunk is in: the form answers.
+  await page.goto('/admin/users');
+  await hydrated(page);
+  expect(chunks.some((c) => c.includes('admin_users_route')), chunks.join(', ')).toBe(true);
+  await expect(page.getByRole('heading', { name: 'Users' })).toBeVisible();
+  // Client-side navigation to another split page fetches that page's chunk.
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await expect(page).toHaveURL(/\/admin\/audit$/);
+  await expect.poll(() => chunks.some((c) => c.includes('audit_route'))).toBe(true);
+  await expect(page.getByRole('heading', { name: 'Audit log' })).toBeVisible();
 });

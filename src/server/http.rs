@@ -113,6 +113,7 @@ const PUBLIC_PAGES: &[&str] = &[
     "/readyz",
     "/pkg/",
     "/favicon.ico",
+    "/favicon.svg",
     "/robots.txt",
     "/api/",
     "/webhooks/",
