@@ -11,7 +11,7 @@ leptos_on_debweb() {
 leptos() {
   local sub=$1; shift
   # --split: the pages app.rs declares with `lazy_page!` become wasm chunks of their own; the
-  # app hydrates with `hydrate_lazy`, so every build (debug too) must split.
+  # app hydrates asynchronously (src/lib.rs) for them, so every build (debug too) must split.
   if ! leptos_on_debweb; then
     cargo leptos "$sub" --split "$@" || return
   else
@@ -25,6 +25,14 @@ leptos() {
     RUSTUP_TOOLCHAIN=debweb RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-22 \
       CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$wasm_flags" \
       cargo leptos "$sub" --split --lib-cargo-args=-Zbuild-std=std,panic_abort "$@" || return
+  fi
+  # Names that change whenever any file of the split bundle changes (see the script): the
+  # files are served as immutable.
+  if [ "$sub" = build ]; then
+    local profile=debug
+    case " $* " in *" --release "* | *" -r "*) profile=release ;; esac
+    python3 "$PROJECT_ROOT/scripts/rename_split_bundle.py" "$PROJECT_ROOT/target/site/pkg" \
+      "$PROJECT_ROOT/target/$profile/hash.txt" || return
   fi
   # cargo-leptos' own gzip is a fast one (its .gz of the wasm is a sixth larger than gzip -9's):
   # browsers that take no brotli get the -9 copy instead.

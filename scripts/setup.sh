@@ -10,9 +10,10 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Debian packages: Rust 1.96 with std sources (builds wasm32 with -Zbuild-std), its wasm
 # linker, Chromium for the browser tests, PostgreSQL for the second database backend, and
-# aiosmtpd for the mail sink the tests and the demo send mail to (scripts/smtp_sink.py).
+# aiosmtpd for the mail sink the tests and the demo send mail to (scripts/smtp_sink.py), and
+# brotli for recompressing the renamed split bundle (scripts/rename_split_bundle.py).
 missing=()
-for pkg in rustc-web cargo-web rust-web-src lld-22 chromium postgresql python3-aiosmtpd; do
+for pkg in rustc-web cargo-web rust-web-src lld-22 chromium postgresql python3-aiosmtpd brotli; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if ((${#missing[@]})); then

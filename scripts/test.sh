@@ -26,6 +26,10 @@ if grep -rnE 'crate::(api|pages|server)\b' src/domain src/types; then
   exit 1
 fi
 
+# The build's own step that renames the split bundle (scripts/env.sh, `leptos build`).
+step "bundle renaming (Python unit tests)"
+PYTHONDONTWRITEBYTECODE=1 python3 -m unittest scripts/test_rename_split_bundle.py
+
 # clippy runs on the host target for both feature sets (Debian's Rust has no clippy); the
 # hydrate build's code is the same, only the target differs.
 step "clippy (ssr, all targets)"

@@ -200,8 +200,12 @@ test.describe('Interactive within the budget on Fast 3G with a 4x slower CPU', (
 
 test('a page split off the main bundle loads its chunk, on a first load and on navigation', async ({ page }) => {
   const chunks: string[] = [];
+  const documents: string[] = [];
   page.on('response', (response) => {
     if (isChunk(response.url())) chunks.push(new URL(response.url()).pathname);
+  });
+  page.on('request', (request) => {
+    if (request.resourceType() === 'document') documents.push(new URL(request.url()).pathname);
   });
   await apiLogInPage(page, 'admin');
   // Server-rendered, then hydrated once its chunk is in: the form answers.
@@ -214,4 +218,6 @@ test('a page split off the main bundle loads its chunk, on a first load and on n
   await expect(page).toHaveURL(/\/admin\/audit$/);
   await expect.poll(() => chunks.some((c) => c.includes('audit_route'))).toBe(true);
   await expect(page.getByRole('heading', { name: 'Audit log' })).toBeVisible();
+  // In the page, not by loading a new one (whose server-rendered preloads would fetch the chunk).
+  expect(documents).toEqual(['/admin/users']);
 });

@@ -9,7 +9,11 @@ export const accounts = {
 
 export type Role = keyof typeof accounts;
 
-/** Waits until the wasm has hydrated the page, so clicks reach Leptos' handlers. */
+/**
+ * Waits until the wasm has hydrated the page loaded last, its split chunk included, so clicks
+ * reach Leptos' handlers. Set once per document: after a navigation inside the app it is
+ * already there, and the next page's elements are what to wait for.
+ */
 export async function hydrated(page: Page) {
   await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
 }

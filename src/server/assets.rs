@@ -79,6 +79,9 @@ fn is_hashed(path: &str, pkg_dir: &str) -> bool {
                 && part
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                // cargo-leptos' placeholder for the split loader's hash, in builds that
+                // hash nothing: the same name for every build's loader.
+                && part.bytes().any(|b| b != b'_')
         })
 }
 
@@ -94,6 +97,20 @@ mod tests {
         ));
         assert!(is_hashed(
             "/pkg/telehealth.AbCdEfGhIjKlMnOpQrSt_-.css",
+            "pkg"
+        ));
+        // The split bundle: the loader, each page's chunk, the chunks they share.
+        assert!(is_hashed(
+            "/pkg/__wasm_split.AbCdEfGhIjKlMnOpQrSt_-.js",
+            "pkg"
+        ));
+        assert!(is_hashed(
+            "/pkg/split___audit_route_view_1290.AbCdEfGhIjKlMnOpQrSt_-.wasm",
+            "pkg"
+        ));
+        assert!(is_hashed("/pkg/chunk_7.AbCdEfGhIjKlMnOpQrSt_-.wasm", "pkg"));
+        assert!(!is_hashed(
+            "/pkg/__wasm_split.______________________.js",
             "pkg"
         ));
         assert!(!is_hashed("/pkg/telehealth.wasm", "pkg"));
