@@ -10,6 +10,8 @@ leptos_on_debweb() {
 }
 leptos() {
   local sub=$1; shift
+  local profile=debug
+  case " $* " in *" --release "* | *" -r "*) profile=release ;; esac
   # --split: the pages app.rs declares with `lazy_page!` become wasm chunks of their own; the
   # app hydrates asynchronously (src/lib.rs) for them, so every build (debug too) must split.
   if ! leptos_on_debweb; then
@@ -19,32 +21,27 @@ leptos() {
     # browser stops the app either way (panic = "abort"), now without formatting a message
     # nobody sees; the wasm is 6% smaller. Debug builds keep their messages.
     local wasm_flags=
-    case " $* " in *" --release "* | *" -r "*)
-      wasm_flags="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none" ;;
-    esac
+    if [ "$profile" = release ]; then
+      wasm_flags="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none"
+    fi
     RUSTUP_TOOLCHAIN=debweb RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-22 \
       CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$wasm_flags" \
       cargo leptos "$sub" --split --lib-cargo-args=-Zbuild-std=std,panic_abort "$@" || return
   fi
+  [ "$sub" = build ] || return 0
   # Names that change whenever any file of the split bundle changes (see the script): the
   # files are served as immutable.
-  if [ "$sub" = build ]; then
-    local profile=debug
-    case " $* " in *" --release "* | *" -r "*) profile=release ;; esac
-    python3 "$PROJECT_ROOT/scripts/rename_split_bundle.py" "$PROJECT_ROOT/target/site/pkg" \
-      "$PROJECT_ROOT/target/$profile/hash.txt" || return
-  fi
+  python3 "$PROJECT_ROOT/scripts/rename_split_bundle.py" "$PROJECT_ROOT/target/site/pkg" \
+    "$PROJECT_ROOT/target/$profile/hash.txt" || return
   # cargo-leptos' own gzip is a fast one (its .gz of the wasm is a sixth larger than gzip -9's):
   # browsers that take no brotli get the -9 copy instead.
-  if [ "$sub" = build ]; then
-    case " $* " in *" --precompress "* | *" -P "*)
-      local f
-      for f in "$PROJECT_ROOT"/target/site/pkg/*.gz; do
-        # A name of this shell's own: another build's rewrite may run beside this one.
-        if [ -f "${f%.gz}" ]; then gzip -9 -n -c "${f%.gz}" >"$f.$$.tmp" && mv "$f.$$.tmp" "$f" || return; fi
-      done ;;
-    esac
-  fi
+  case " $* " in *" --precompress "* | *" -P "*)
+    local f
+    for f in "$PROJECT_ROOT"/target/site/pkg/*.gz; do
+      # A name of this shell's own: another build's rewrite may run beside this one.
+      if [ -f "${f%.gz}" ]; then gzip -9 -n -c "${f%.gz}" >"$f.$$.tmp" && mv "$f.$$.tmp" "$f" || return; fi
+    done ;;
+  esac
   return 0
 }
 

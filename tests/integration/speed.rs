@@ -44,26 +44,9 @@ async fn the_servers_heap_is_kept_off_transparent_huge_pages() {
     let mut largest_anonymous: Option<(usize, String)> = None;
     let mut current: Option<usize> = None;
     for line in smaps.lines() {
-        let mut fields = line.split_whitespace();
-        if let (Some(range), Some(_perms), Some(_offset), Some(_device), Some(inode), None) = (
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-        ) {
-            if let Some((start, end)) = range.split_once('-') {
-                if let (Ok(start), Ok(end)) = (
-                    usize::from_str_radix(start, 16),
-                    usize::from_str_radix(end, 16),
-                ) {
-                    current = (inode == "0").then_some(end - start);
-                    continue;
-                }
-            }
-        }
-        if let (Some(size), Some(flags)) = (current, line.strip_prefix("VmFlags:")) {
+        if let Some(head) = mapping_head(line) {
+            current = head;
+        } else if let (Some(size), Some(flags)) = (current, line.strip_prefix("VmFlags:")) {
             if largest_anonymous.as_ref().is_none_or(|(s, _)| size > *s) {
                 largest_anonymous = Some((size, flags.trim().to_owned()));
             }
@@ -78,6 +61,21 @@ async fn the_servers_heap_is_kept_off_transparent_huge_pages() {
         flags.split(' ').any(|f| f == "nh"),
         "the heap's mapping may use huge pages: {flags}"
     );
+}
+
+/// For a line of smaps that heads a mapping (`start-end perms offset device inode [path]`):
+/// `Some(Some(size))` for an anonymous one (no inode, no path), `Some(None)` for any other;
+/// `None` for the lines that describe a mapping.
+#[cfg(target_os = "linux")]
+fn mapping_head(line: &str) -> Option<Option<usize>> {
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let [range, _perms, _offset, _device, inode, ref path @ ..] = fields[..] else {
+        return None;
+    };
+    let (start, end) = range.split_once('-')?;
+    let start = usize::from_str_radix(start, 16).ok()?;
+    let end = usize::from_str_radix(end, 16).ok()?;
+    Some((inode == "0" && path.is_empty()).then_some(end - start))
 }
 
 /// A site root laid out as `leptos build --release --precompress` with `hash-files` leaves it:
