@@ -3,7 +3,7 @@
 //! only; the server parses every zone and time again with chrono-tz, so what the browser
 //! accepts here is a preview of the server's answer, never the last word.
 
-use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike as _, Duration, LocalResult, NaiveDateTime, Timelike as _, Utc};
 
 /// Whether the browser knows `zone` as an IANA time zone.
 pub fn is_known(zone: &str) -> bool {
@@ -48,7 +48,21 @@ pub fn display(zone: &str, at: DateTime<Utc>) -> String {
         (Some(offset), Some(name)) => (at.naive_utc() + Duration::seconds(offset), name),
         _ => (at.naive_utc(), "UTC".to_owned()),
     };
-    format!("{} {name}", local.format("%a %-d %b %Y, %H:%M"))
+    // Written out by hand: chrono's format strings would put their parser and formatter in
+    // the browser's bundle for this one line. It reads as the server's "%a %-d %b %Y, %H:%M".
+    const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{} {} {} {}, {:02}:{:02} {name}",
+        WEEKDAYS[local.weekday().num_days_from_monday() as usize],
+        local.day(),
+        MONTHS[local.month0() as usize],
+        local.year(),
+        local.hour(),
+        local.minute(),
+    )
 }
 
 #[cfg(feature = "hydrate")]
@@ -132,5 +146,22 @@ mod imp {
 
     pub fn short_name(_zone: &str, _at: DateTime<Utc>) -> Option<String> {
         Some("UTC".to_owned())
+    }
+}
+
+#[cfg(all(test, not(feature = "hydrate")))]
+mod tests {
+    use chrono::{DateTime, Duration};
+
+    /// Outside a browser every zone reads as UTC (see `imp`), so the browser's rendering can be
+    /// checked against chrono's formatting of the same pattern here.
+    #[test]
+    fn the_browsers_rendering_of_a_start_reads_as_chronos() {
+        let first = DateTime::from_timestamp(1_767_225_600, 0).unwrap(); // 2026-01-01 00:00 UTC
+        for step in 0..400 {
+            let at = first + Duration::hours(step * 23) + Duration::minutes(step * 7);
+            let expected = at.format("%a %-d %b %Y, %H:%M UTC").to_string();
+            assert_eq!(super::display("UTC", at), expected);
+        }
     }
 }

@@ -2,7 +2,10 @@
 //! boundary; code past that point never handles raw strings. No I/O lives here.
 
 mod email;
-#[cfg(not(feature = "ssr"))]
+// The browser's time zones; compiled into the server's tests too, which check its rendering of
+// a time against the server's (there every zone reads as UTC).
+#[cfg(any(not(feature = "ssr"), test))]
+#[cfg_attr(feature = "ssr", allow(dead_code))]
 mod intl;
 mod join_window;
 mod names;
