@@ -26,4 +26,10 @@ test('the login page loads its hashed bundle with long-lived caching and hydrate
     expect(asset.cacheControl).toBe('public, max-age=31536000, immutable');
     expect(asset.vary).toBe('accept-encoding');
   }
+  // The page's `Link` header names exactly the files the page then loads (assets.rs,
+  // `bundle_preload`), so the browser starts on them before it has read the page; each file
+  // was fetched once, so the early requests were the ones the app used.
+  const links = [...(response?.headers()['link'] ?? '').matchAll(/<([^>]+)>/g)].map((m) => m[1]);
+  expect(links.sort()).toEqual([...new Set(assets.map((a) => a.url))].sort());
+  expect(assets.length, JSON.stringify(assets.map((a) => a.url))).toBe(links.length);
 });

@@ -272,8 +272,10 @@ fn BookingForm(me: Me, book: ServerAction<BookVisit>) -> impl IntoView {
             reason: Some(reason.get_untracked()).filter(|r| !r.trim().is_empty()),
         });
     };
+    // Nothing to preview without a start, and the parse would load the browser's time-zone
+    // data while the page hydrates (see `form_field_error`).
     let preview = move || {
-        parsed.with(|p| p.is_ok()).then(|| {
+        (!start.with(String::is_empty) && parsed.with(|p| p.is_ok())).then(|| {
             VisitTimeFields::parse(&start.get(), &zone.get(), &duration.get())
                 .ok()
                 .map(|t| format!("Starts {}", t.start.display_in(t.start.booked_in())))

@@ -33,6 +33,52 @@ pub fn settle_hash_files(options: &mut leptos::config::LeptosOptions) {
     }
 }
 
+/// The `Link` header of every HTML page: the stylesheet, script and wasm the page is about to
+/// ask for, as the `<link rel=preload>` tags in its head already name them. A browser acts on
+/// the header as soon as the response's headers arrive, before it has parsed the page: on a
+/// slow phone the bundle's download starts that much earlier (Fast 3G with a 4x slower CPU:
+/// the tags were read ~100 ms after the page arrived). `None` in builds without hashed names
+/// (plain `cargo build`), where the head's tags suffice.
+pub fn bundle_preload(options: &leptos::config::LeptosOptions) -> Option<HeaderValue> {
+    if !options.hash_files {
+        return None;
+    }
+    let hashes = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())))
+        .and_then(|file| std::fs::read_to_string(file).ok())?;
+    preload_links(&hashes, &options.site_pkg_dir, &options.output_name)
+}
+
+/// `hash_txt` is cargo-leptos' `hash.txt`: `js: <hash>` and the like, one file per line.
+fn preload_links(hash_txt: &str, pkg_dir: &str, name: &str) -> Option<HeaderValue> {
+    let hash = |kind: &str| {
+        hash_txt.lines().find_map(|line| {
+            let (file, hash) = line.split_once(':')?;
+            (file.trim() == kind).then(|| hash.trim())
+        })
+    };
+    let file = |kind: &str| Some(format!("/{pkg_dir}/{name}.{}.{kind}", hash(kind)?));
+    // The attributes are those of Leptos' own tags (`HydrationScripts`): a preload is only
+    // used by a request made with the same ones, `crossorigin` above all.
+    let mut links = format!(
+        "<{}>; rel=preload; as=style, <{}>; rel=modulepreload, \
+         <{}>; rel=preload; as=fetch; type=\"application/wasm\"; crossorigin",
+        file("css")?,
+        file("js")?,
+        file("wasm")?,
+    );
+    // The split bundle's loader, which the script imports: named nowhere in the page, it was
+    // asked for only once the script had arrived, a round trip after the wasm, and the app
+    // cannot start before it is there.
+    if let Some(split) = hash("split") {
+        links.push_str(&format!(
+            ", </{pkg_dir}/__wasm_split.{split}.js>; rel=modulepreload"
+        ));
+    }
+    HeaderValue::from_str(&links).ok()
+}
+
 /// The router's fallback: a file from the site root, or the app's page for the path.
 pub async fn static_or_page(uri: Uri, state: State<AppState>, request: Request) -> Response {
     let hashed = is_hashed(uri.path(), &state.leptos_options.site_pkg_dir);
@@ -87,7 +133,32 @@ fn is_hashed(path: &str, pkg_dir: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_hashed;
+    use super::{is_hashed, preload_links};
+
+    #[test]
+    fn pages_name_the_hashed_bundle_in_their_link_header() {
+        let hashes = "js: AbCdEfGhIjKlMnOpQrSt_1\nwasm: AbCdEfGhIjKlMnOpQrSt_2\n\
+                      css: AbCdEfGhIjKlMnOpQrSt_3\nmanifest: x\nsplit: AbCdEfGhIjKlMnOpQrSt_4\n";
+        let links = preload_links(hashes, "pkg", "telehealth").unwrap();
+        assert_eq!(
+            links.to_str().unwrap(),
+            "</pkg/telehealth.AbCdEfGhIjKlMnOpQrSt_3.css>; rel=preload; as=style, \
+             </pkg/telehealth.AbCdEfGhIjKlMnOpQrSt_1.js>; rel=modulepreload, \
+             </pkg/telehealth.AbCdEfGhIjKlMnOpQrSt_2.wasm>; rel=preload; as=fetch; \
+             type=\"application/wasm\"; crossorigin, \
+             </pkg/__wasm_split.AbCdEfGhIjKlMnOpQrSt_4.js>; rel=modulepreload"
+        );
+        // A bundle built without `--split` has no loader to name.
+        let unsplit = preload_links(
+            "js: AbCdEfGhIjKlMnOpQrSt_1\nwasm: AbCdEfGhIjKlMnOpQrSt_2\ncss: AbCdEfGhIjKlMnOpQrSt_3\n",
+            "pkg",
+            "telehealth",
+        )
+        .unwrap();
+        assert!(!unsplit.to_str().unwrap().contains("__wasm_split"));
+        // A hash file without the wasm's hash names nothing rather than a wrong file.
+        assert!(preload_links("js: a\ncss: b\n", "pkg", "telehealth").is_none());
+    }
 
     #[test]
     fn only_content_hashed_names_under_pkg_count_as_hashed() {

@@ -131,6 +131,7 @@ pub async fn guard_pages(
     request: Request,
     next: Next,
 ) -> Response {
+    let preload = state.bundle_preload.clone();
     let mut response = guard(state, session, request, next).await;
     let html = response
         .headers()
@@ -140,9 +141,11 @@ pub async fn guard_pages(
     if !html {
         return response;
     }
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(links) = preload {
+        headers.insert(header::LINK, links);
+    }
     render_fully(response).await
 }
 

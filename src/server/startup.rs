@@ -83,7 +83,6 @@ impl Application {
         let state = AppState::new(crate::server::Shared {
             db,
             settings: Arc::new(settings),
-            leptos_options,
             keyring,
             video,
             jobs_wake: Arc::new(tokio::sync::Notify::new()),
@@ -91,6 +90,8 @@ impl Application {
             push: crate::server::push::Push::new(),
             notify: crate::server::notify::Notifier::default(),
             responses: Default::default(),
+            bundle_preload: crate::server::assets::bundle_preload(&leptos_options),
+            leptos_options,
         });
         let router = router(state.clone());
         tokio::task::spawn_blocking(password::warm_up);
