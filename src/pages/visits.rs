@@ -472,7 +472,7 @@ fn Visit(me: Me, handles: VisitHandles) -> impl IntoView {
                             <h1>"Video visit with " {v.doctor.clone()}</h1>
                             <dl class="facts">
                                 <dt>"When"</dt><dd data-testid="local-start">{v.local_start.clone()}</dd>
-                                <dt>"Your time zone"</dt><dd>{v.viewer_zone.clone()}</dd>
+                                <dt>"Your time zone"</dt><dd>{v.viewer_zone.to_string()}</dd>
                                 {(v.booked_zone != v.viewer_zone).then(|| view! { <dt>"Booked as"</dt><dd>{v.booked_start.clone()}</dd> })}
                                 <dt>"Length"</dt><dd>{format!("{} minutes", v.duration_minutes)}</dd>
                                 {is_staff.then(|| view! { <dt>"Patient"</dt><dd>{v.patient.clone()}</dd> })}
@@ -524,7 +524,7 @@ fn Visit(me: Me, handles: VisitHandles) -> impl IntoView {
 #[component]
 fn RescheduleForm(visit: VisitView, reschedule: ServerAction<RescheduleVisit>) -> impl IntoView {
     let start = RwSignal::new(String::new());
-    let zone = RwSignal::new(visit.viewer_zone.clone());
+    let zone = RwSignal::new(visit.viewer_zone.name().to_owned());
     let duration = RwSignal::new(visit.duration_minutes.to_string());
     let submitted = RwSignal::new(false);
     let parsed = Memo::new(move |_| {

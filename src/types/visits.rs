@@ -26,9 +26,9 @@ pub struct VisitView {
     pub ends_at: i64,
     /// The start in the viewer's own zone, e.g. "Tue 24 Nov 2026, 09:30 CET".
     pub local_start: String,
-    pub viewer_zone: String,
+    pub viewer_zone: TimeZone,
     /// The zone the visit was booked in, and the start as it reads there.
-    pub booked_zone: String,
+    pub booked_zone: TimeZone,
     pub booked_start: String,
     pub duration_minutes: u32,
     pub reason: Option<String>,
