@@ -2,6 +2,7 @@ use crate::api::auth::{Login, Logout};
 use crate::api::Me;
 use crate::components::nav::Nav;
 use crate::components::resource::{resource, Json};
+use crate::components::submission::SubmissionOf;
 use crate::error::AppError;
 use crate::pages::admin_users::AdminUsersPage;
 use crate::pages::audit::AuditPage;
@@ -62,8 +63,8 @@ fn set_page_csp() {
 #[derive(Clone, Copy)]
 pub struct Auth {
     pub me: Resource<Result<Option<Me>, AppError>, Json>,
-    pub login: ServerAction<Login>,
-    pub logout: ServerAction<Logout>,
+    pub login: SubmissionOf<Login>,
+    pub logout: SubmissionOf<Logout>,
 }
 
 impl Auth {
@@ -75,8 +76,8 @@ impl Auth {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let login = ServerAction::<Login>::new();
-    let logout = ServerAction::<Logout>::new();
+    let login = SubmissionOf::<Login>::new();
+    let logout = SubmissionOf::<Logout>::new();
     let me = resource(
         move || (login.version().get(), logout.version().get()),
         |_| async { crate::api::auth::current_user().await },

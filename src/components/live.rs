@@ -11,6 +11,7 @@
 
 use crate::api::live::StaySignedIn;
 use crate::app::Auth;
+use crate::components::submission::SubmissionOf;
 use leptos::prelude::*;
 use std::time::Duration;
 
@@ -114,7 +115,7 @@ pub fn LiveStream() -> impl IntoView {
 #[component]
 fn IdleWarning(live: Live) -> impl IntoView {
     let clock = ticker(Duration::from_secs(1));
-    let stay = ServerAction::<StaySignedIn>::new();
+    let stay = SubmissionOf::<StaySignedIn>::new();
     Effect::new(move |_| {
         if let Some(Ok(left)) = stay.value().get() {
             live.ends_at_ms

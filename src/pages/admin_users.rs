@@ -5,6 +5,7 @@ use crate::components::field::{
     form_field_error, server_error_for, server_error_general, TextField,
 };
 use crate::components::resource::resource;
+use crate::components::submission::SubmissionOf;
 use crate::domain::{NewPassword, Role};
 use leptos::prelude::*;
 
@@ -15,8 +16,8 @@ pub fn AdminUsersPage() -> impl IntoView {
 
 #[component]
 fn UsersAdmin() -> impl IntoView {
-    let create = ServerAction::<CreateUser>::new();
-    let update = ServerAction::<UpdateUser>::new();
+    let create = SubmissionOf::<CreateUser>::new();
+    let update = SubmissionOf::<UpdateUser>::new();
     let users = resource(
         move || (create.version().get(), update.version().get()),
         |_| list_users(),
@@ -65,7 +66,7 @@ fn UsersAdmin() -> impl IntoView {
 fn user_row(
     user: UserView,
     editing: RwSignal<Option<UserView>>,
-    update: ServerAction<UpdateUser>,
+    update: SubmissionOf<UpdateUser>,
 ) -> impl IntoView {
     let toggle = {
         let user = user.clone();
@@ -103,8 +104,8 @@ fn user_row(
 #[component]
 fn UserForm(
     existing: Option<UserView>,
-    create: ServerAction<CreateUser>,
-    update: ServerAction<UpdateUser>,
+    create: SubmissionOf<CreateUser>,
+    update: SubmissionOf<UpdateUser>,
     #[prop(into)] on_cancel: Callback<()>,
 ) -> impl IntoView {
     let is_edit = existing.is_some();

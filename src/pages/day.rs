@@ -8,6 +8,7 @@ use crate::api::live::{live_today, today_visits};
 use crate::api::visits::StartMeeting;
 use crate::components::live::Live;
 use crate::components::resource::resource;
+use crate::components::submission::SubmissionOf;
 use crate::domain::Role;
 use crate::types::live::DayView;
 use crate::types::visits::{LiveState, VisitView};
@@ -75,7 +76,7 @@ fn chime() {
 pub fn DayPanel(role: Role) -> impl IntoView {
     let live = Live::use_context();
     let baseline = live.pulse.get_untracked();
-    let start = ServerAction::<StartMeeting>::new();
+    let start = SubmissionOf::<StartMeeting>::new();
     let day = resource(
         move || live.pulse.get(),
         move |pulse| async move {

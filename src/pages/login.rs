@@ -2,6 +2,7 @@ use crate::api::auth::Login;
 use crate::api::sign_in::RequestSignInLink;
 use crate::app::Auth;
 use crate::components::field::{server_error_for, server_error_general, TextField};
+use crate::components::submission::SubmissionOf;
 use crate::domain::Email;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -82,7 +83,7 @@ pub fn LoginPage() -> impl IntoView {
         }
     });
     let general_error = server_error_general(last_error, &["email", "password"]);
-    let link = ServerAction::<RequestSignInLink>::new();
+    let link = SubmissionOf::<RequestSignInLink>::new();
     let link_answer = move || {
         match link.value().get() {
         Some(Ok(())) => Some(

@@ -8,6 +8,7 @@ use crate::api::preferences::{
 };
 use crate::components::field::server_error_for;
 use crate::components::resource::resource;
+use crate::components::submission::SubmissionOf;
 use leptos::prelude::*;
 
 /// The editable values of one form.
@@ -97,7 +98,7 @@ fn field_row(
 
 #[component]
 pub fn ClinicDefaults() -> impl IntoView {
-    let save = ServerAction::<SaveClinicPreferences>::new();
+    let save = SubmissionOf::<SaveClinicPreferences>::new();
     let current = resource(move || save.version().get(), |_| clinic_preferences());
     view! {
         <section class="card" data-testid="clinic-preferences">
@@ -116,7 +117,7 @@ pub fn ClinicDefaults() -> impl IntoView {
 #[component]
 fn ClinicForm(
     view: ClinicPreferencesView,
-    save: ServerAction<SaveClinicPreferences>,
+    save: SubmissionOf<SaveClinicPreferences>,
 ) -> impl IntoView {
     let fields = Fields::new(&view.values);
     let may: Vec<(PreferenceField, RwSignal<bool>)> = PreferenceField::ALL
@@ -174,7 +175,7 @@ fn ClinicForm(
 
 #[component]
 pub fn DoctorPreferences() -> impl IntoView {
-    let save = ServerAction::<SaveMyPreferences>::new();
+    let save = SubmissionOf::<SaveMyPreferences>::new();
     let current = resource(move || save.version().get(), |_| my_preferences());
     view! {
         <section class="card" data-testid="my-preferences">
@@ -191,7 +192,7 @@ pub fn DoctorPreferences() -> impl IntoView {
 }
 
 #[component]
-fn DoctorForm(view: MyPreferencesView, save: ServerAction<SaveMyPreferences>) -> impl IntoView {
+fn DoctorForm(view: MyPreferencesView, save: SubmissionOf<SaveMyPreferences>) -> impl IntoView {
     let fields = Fields::new(&view.effective);
     let last_error = move || save.value().get().and_then(Result::err);
     let on_submit = move |ev: leptos::ev::SubmitEvent| {

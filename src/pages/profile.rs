@@ -2,6 +2,7 @@ use super::RequireRole;
 use crate::api::profile::ChangePassword;
 use crate::api::Me;
 use crate::components::field::{server_error_for, server_error_general, TextField};
+use crate::components::submission::SubmissionOf;
 use crate::domain::NewPassword;
 use leptos::prelude::*;
 
@@ -12,7 +13,7 @@ pub fn ProfilePage() -> impl IntoView {
 
 #[component]
 fn PasswordForm(me: Me) -> impl IntoView {
-    let action = ServerAction::<ChangePassword>::new();
+    let action = SubmissionOf::<ChangePassword>::new();
     let current = RwSignal::new(String::new());
     let new = RwSignal::new(String::new());
     let confirm = RwSignal::new(String::new());

@@ -13,6 +13,7 @@ use crate::components::field::{
 };
 use crate::components::live::{ticker, Live};
 use crate::components::resource::{resource, Json};
+use crate::components::submission::SubmissionOf;
 use crate::components::zone::ZoneField;
 use crate::domain::{MeetingState, Role};
 use crate::error::AppError;
@@ -65,16 +66,16 @@ pub fn VisitsPage() -> impl IntoView {
 #[derive(Clone, Copy)]
 struct ListHandles {
     visits: Resource<Result<Vec<VisitView>, AppError>, Json>,
-    book: ServerAction<BookVisit>,
-    cancel: ServerAction<CancelVisit>,
-    retry: ServerAction<RetryMeeting>,
+    book: SubmissionOf<BookVisit>,
+    cancel: SubmissionOf<CancelVisit>,
+    retry: SubmissionOf<RetryMeeting>,
 }
 
 impl ListHandles {
     fn new() -> Self {
-        let book = ServerAction::<BookVisit>::new();
-        let cancel = ServerAction::<CancelVisit>::new();
-        let retry = ServerAction::<RetryMeeting>::new();
+        let book = SubmissionOf::<BookVisit>::new();
+        let cancel = SubmissionOf::<CancelVisit>::new();
+        let retry = SubmissionOf::<RetryMeeting>::new();
         // Re-read when the push stream says a visit changed (through the passive path, which
         // is not activity), or after one of this page's own actions.
         let live = Live::use_context();
@@ -154,8 +155,8 @@ fn Visits(me: Me, handles: ListHandles) -> impl IntoView {
 fn VisitRow(
     visit: VisitView,
     is_staff: bool,
-    cancel: ServerAction<CancelVisit>,
-    retry: ServerAction<RetryMeeting>,
+    cancel: SubmissionOf<CancelVisit>,
+    retry: SubmissionOf<RetryMeeting>,
 ) -> impl IntoView {
     let id = visit.id.clone();
     let href = format!("/visits/{}", visit.id);
@@ -193,7 +194,7 @@ fn VisitRow(
 
 /// Booking: validates the time as you type with the same parsing the server uses.
 #[component]
-fn BookingForm(me: Me, book: ServerAction<BookVisit>) -> impl IntoView {
+fn BookingForm(me: Me, book: SubmissionOf<BookVisit>) -> impl IntoView {
     let options = resource(|| (), |_| booking_options());
     let is_patient = me.role == Role::Patient;
     let doctor = RwSignal::new(if me.role == Role::Doctor {
@@ -353,24 +354,24 @@ pub fn VisitPage() -> impl IntoView {
 #[derive(Clone, Copy)]
 struct VisitHandles {
     visit: Resource<Result<VisitView, AppError>, Json>,
-    start: ServerAction<StartMeeting>,
-    join: ServerAction<JoinMeeting>,
-    reschedule: ServerAction<RescheduleVisit>,
-    change_doctor: ServerAction<ChangeDoctor>,
-    cancel: ServerAction<CancelVisit>,
-    retry: ServerAction<RetryMeeting>,
+    start: SubmissionOf<StartMeeting>,
+    join: SubmissionOf<JoinMeeting>,
+    reschedule: SubmissionOf<RescheduleVisit>,
+    change_doctor: SubmissionOf<ChangeDoctor>,
+    cancel: SubmissionOf<CancelVisit>,
+    retry: SubmissionOf<RetryMeeting>,
 }
 
 impl VisitHandles {
     fn new() -> Self {
         let params = use_params_map();
         let id = move || params.with(|p| p.get("id").unwrap_or_default());
-        let start = ServerAction::<StartMeeting>::new();
-        let join = ServerAction::<JoinMeeting>::new();
-        let reschedule = ServerAction::<RescheduleVisit>::new();
-        let change_doctor = ServerAction::<ChangeDoctor>::new();
-        let cancel = ServerAction::<CancelVisit>::new();
-        let retry = ServerAction::<RetryMeeting>::new();
+        let start = SubmissionOf::<StartMeeting>::new();
+        let join = SubmissionOf::<JoinMeeting>::new();
+        let reschedule = SubmissionOf::<RescheduleVisit>::new();
+        let change_doctor = SubmissionOf::<ChangeDoctor>::new();
+        let cancel = SubmissionOf::<CancelVisit>::new();
+        let retry = SubmissionOf::<RetryMeeting>::new();
         let live = Live::use_context();
         let baseline = live.pulse.get_untracked();
         let visit = resource(
@@ -522,7 +523,7 @@ fn Visit(me: Me, handles: VisitHandles) -> impl IntoView {
 }
 
 #[component]
-fn RescheduleForm(visit: VisitView, reschedule: ServerAction<RescheduleVisit>) -> impl IntoView {
+fn RescheduleForm(visit: VisitView, reschedule: SubmissionOf<RescheduleVisit>) -> impl IntoView {
     let start = RwSignal::new(String::new());
     let zone = RwSignal::new(visit.viewer_zone.name().to_owned());
     let duration = RwSignal::new(visit.duration_minutes.to_string());
@@ -566,7 +567,7 @@ fn RescheduleForm(visit: VisitView, reschedule: ServerAction<RescheduleVisit>) -
 }
 
 #[component]
-fn ChangeDoctorForm(visit: VisitView, change_doctor: ServerAction<ChangeDoctor>) -> impl IntoView {
+fn ChangeDoctorForm(visit: VisitView, change_doctor: SubmissionOf<ChangeDoctor>) -> impl IntoView {
     // Loaded in the browser after hydration: a resource nested in the visit's own Transition
     // hydrated differently from how the server rendered it, which stopped the page's updates.
     let options = RwSignal::new(None);

@@ -5,6 +5,7 @@ use crate::api::zoom::{
 };
 use crate::components::field::{server_error_for, server_error_general, TextField};
 use crate::components::resource::resource;
+use crate::components::submission::SubmissionOf;
 use crate::domain::{Role, ZoomConnectionMode, ZoomIdentifier};
 use leptos::prelude::*;
 
@@ -31,8 +32,8 @@ pub fn ZoomAdminPage() -> impl IntoView {
 
 #[component]
 fn ZoomAdmin() -> impl IntoView {
-    let save = ServerAction::<SaveZoomSettings>::new();
-    let map = ServerAction::<MapDoctorToZoomUser>::new();
+    let save = SubmissionOf::<SaveZoomSettings>::new();
+    let map = SubmissionOf::<MapDoctorToZoomUser>::new();
     let settings = resource(
         move || (save.version().get(), map.version().get()),
         |_| zoom_settings(),
@@ -54,8 +55,8 @@ fn ZoomAdmin() -> impl IntoView {
 }
 
 #[component]
-fn SettingsForm(view: ZoomSettingsView, save: ServerAction<SaveZoomSettings>) -> impl IntoView {
-    let test = ServerAction::<TestZoomConnection>::new();
+fn SettingsForm(view: ZoomSettingsView, save: SubmissionOf<SaveZoomSettings>) -> impl IntoView {
+    let test = SubmissionOf::<TestZoomConnection>::new();
     let mode = RwSignal::new(
         view.mode
             .unwrap_or(ZoomConnectionMode::UserOauth)
@@ -174,7 +175,7 @@ fn SettingsForm(view: ZoomSettingsView, save: ServerAction<SaveZoomSettings>) ->
 }
 
 #[component]
-fn Doctors(view: ZoomSettingsView, map: ServerAction<MapDoctorToZoomUser>) -> impl IntoView {
+fn Doctors(view: ZoomSettingsView, map: SubmissionOf<MapDoctorToZoomUser>) -> impl IntoView {
     let s2s = view.mode == Some(ZoomConnectionMode::ServerToServer);
     view! {
         <section class="card">
@@ -195,7 +196,7 @@ fn Doctors(view: ZoomSettingsView, map: ServerAction<MapDoctorToZoomUser>) -> im
 /// setting at Zoom the admin can have them checked at once.
 #[component]
 fn Recheck() -> impl IntoView {
-    let recheck = ServerAction::<RecheckBlockedVisits>::new();
+    let recheck = SubmissionOf::<RecheckBlockedVisits>::new();
     view! {
         <p class="muted">"Changed a Zoom setting that blocked visits? "
             <button type="button" class="secondary" data-testid="recheck"
@@ -216,7 +217,7 @@ fn Recheck() -> impl IntoView {
 fn doctor_row(
     doctor: DoctorZoomRow,
     s2s: bool,
-    map: ServerAction<MapDoctorToZoomUser>,
+    map: SubmissionOf<MapDoctorToZoomUser>,
 ) -> impl IntoView {
     let zoom_user = RwSignal::new(doctor.mapped_zoom_user.clone().unwrap_or_default());
     let id = doctor.id;

@@ -2,6 +2,7 @@ use super::zoom_admin::describe_connection;
 use super::RequireRole;
 use crate::api::zoom::{my_zoom_status, CheckMyZoom, ConnectionState, DisconnectZoom, MyZoomView};
 use crate::components::resource::resource;
+use crate::components::submission::SubmissionOf;
 use crate::domain::{Role, ZoomConnectionMode};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -13,8 +14,8 @@ pub fn ZoomDoctorPage() -> impl IntoView {
 
 #[component]
 fn MyZoom() -> impl IntoView {
-    let disconnect = ServerAction::<DisconnectZoom>::new();
-    let check = ServerAction::<CheckMyZoom>::new();
+    let disconnect = SubmissionOf::<DisconnectZoom>::new();
+    let check = SubmissionOf::<CheckMyZoom>::new();
     let status = resource(
         move || (disconnect.version().get(), check.version().get()),
         |_| my_zoom_status(),
@@ -58,8 +59,8 @@ fn MyZoom() -> impl IntoView {
 
 fn render(
     view: MyZoomView,
-    disconnect: ServerAction<DisconnectZoom>,
-    check: ServerAction<CheckMyZoom>,
+    disconnect: SubmissionOf<DisconnectZoom>,
+    check: SubmissionOf<CheckMyZoom>,
 ) -> impl IntoView {
     match view.mode {
         None => {

@@ -4,12 +4,13 @@
 use super::zoom_admin::format_utc;
 use crate::api::zoom::{SaveWebhookSecret, WebhookView};
 use crate::components::field::{server_error_for, TextField};
+use crate::components::submission::SubmissionOf;
 use crate::domain::ZoomIdentifier;
 use leptos::prelude::*;
 
 #[component]
 pub fn WebhookSettings(webhook: WebhookView) -> impl IntoView {
-    let save = ServerAction::<SaveWebhookSecret>::new();
+    let save = SubmissionOf::<SaveWebhookSecret>::new();
     let secret = RwSignal::new(String::new());
     let last_error = move || save.value().get().and_then(Result::err);
     let error = Signal::derive(move || {
