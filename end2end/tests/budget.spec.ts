@@ -7,13 +7,19 @@ import { accounts, apiLogIn, hydrated } from './helpers';
 // it): a debug wasm is many megabytes, and then these tests fail, as they should.
 
 // Issue 12's targets are 300,000 bytes and 3,000 ms. The first is met since the staff and admin
-// pages load as wasm chunks of their own (app.rs, `lazy_page!`); the second is not (README,
-// "Speed": 3.1-3.3 s, from 3.6-3.8 s before the split): the limit asserted is what we hold now
-// with a little room, so the bundle cannot grow unnoticed; lower it as the bundle shrinks.
+// pages load as wasm chunks of their own (app.rs, `lazy_page!`); the second is met in most runs
+// but without margin (README, "Speed": 2.8-3.1 s, from 3.1-3.3 s and, before the split,
+// 3.6-3.8 s): the limit asserted is what we hold now with room for a slower machine, so the
+// bundle cannot grow unnoticed; lower it as the bundle shrinks.
+// Playwright's trace recorder (playwright.config.ts: kept on failure, so recorded always)
+// snapshots the page's DOM in the page's own main thread, which the 4x CPU slowdown applies to:
+// 100-150 ms of the harness's own work inside the time to interactive. A phone runs no recorder.
+test.use({ trace: 'off' });
+
 /** Everything the first load of /login may transfer: HTML + JS + wasm + CSS, compressed. */
 const FIRST_LOAD_BUDGET = 300_000;
 /** From navigation start until a button has done its work, on Fast 3G with a 4x slower CPU. */
-const INTERACTIVE_BUDGET_MS = 4_000;
+const INTERACTIVE_BUDGET_MS = 3_500;
 
 /** The wasm chunks cargo-leptos splits off: `split_<route>_view_<n>.<hash>.wasm`, `chunk_<n>...`. */
 const isChunk = (url: string) => /\/(split_|chunk_)[^/]*\.wasm$/.test(new URL(url).pathname);
