@@ -265,7 +265,8 @@ mod tests {
         assert_eq!(AppError::Forbidden.retry_after_secs(), None);
     }
 
-    /// One of each variant; the match fails to compile when a variant is added without one.
+    /// One of each variant. A new variant does not compile until the match below lists it: the
+    /// reminder to add an example here too.
     fn one_of_each() -> Vec<AppError> {
         let all = vec![
             AppError::Unauthorized,

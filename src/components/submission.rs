@@ -4,8 +4,9 @@
 //! A `ServerAction<S>` is a generic action machine per server function: with a dozen of them
 //! the browser's bundle carried a dozen copies of it, about 5% of its code. A `Submission<T>` is
 //! one per *answer* type (a visit, a meeting link, nothing), and only the call itself is per
-//! server function. None of our forms posts without JavaScript, which is what else
-//! `ServerAction` offers.
+//! server function. What else `ServerAction` offers is showing the error of a form posted before
+//! hydration; that needs the page's address in the `Referer`, which our
+//! `Referrer-Policy: no-referrer` withholds, so our pages never had it.
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -18,8 +19,6 @@ pub struct Submission<T: 'static> {
     value: RwSignal<Option<Result<T, AppError>>>,
     version: RwSignal<usize>,
     in_flight: RwSignal<usize>,
-    /// Moves on `clear`: an answer to a call made before it is dropped, as an action does.
-    cleared: StoredValue<usize>,
 }
 
 impl<T: 'static> Clone for Submission<T> {
@@ -42,7 +41,6 @@ impl<T: Send + Sync + 'static> Submission<T> {
             value: RwSignal::new(None),
             version: RwSignal::new(0),
             in_flight: RwSignal::new(0),
-            cleared: StoredValue::new(0),
         }
     }
 
@@ -52,18 +50,16 @@ impl<T: Send + Sync + 'static> Submission<T> {
         S: ServerFn<Output = T, Error = AppError> + 'static,
     {
         let this = *self;
-        let generation = self.cleared.get_value();
         self.in_flight.update(|n| *n += 1);
-        // `run_on_client` is how `ServerAction` itself makes the call.
+        // `run_on_client` is how `ServerAction` itself makes the call (server_fn 0.8.13; it
+        // is `#[doc(hidden)]`, so a Leptos upgrade must check it).
         let answer = S::run_on_client(call);
         leptos::task::spawn(async move {
             let answer = answer.await;
             // The page may be gone by now: then there is nobody to tell.
             this.in_flight.try_update(|n| *n = n.saturating_sub(1));
-            if this.cleared.try_get_value() == Some(generation) {
-                this.version.try_update(|v| *v += 1);
-                this.value.try_set(Some(answer));
-            }
+            this.version.try_update(|v| *v += 1);
+            this.value.try_set(Some(answer));
         });
     }
 
@@ -83,9 +79,9 @@ impl<T: Send + Sync + 'static> Submission<T> {
         Signal::derive(move || in_flight.get() > 0)
     }
 
-    /// Forgets the last answer, and any answer still on its way.
+    /// Forgets the last answer. A call still on its way still answers, as with an action: what
+    /// it did on the server (a login's session) must show.
     pub fn clear(&self) {
-        self.cleared.update_value(|g| *g += 1);
         self.value.set(None);
     }
 }

@@ -23,6 +23,12 @@ impl VisitStart {
         let at = match instants(&zone, naive) {
             LocalResult::Single(t) => t,
             LocalResult::Ambiguous(first, _) => first,
+            LocalResult::None if !zone_known_here(&zone) => {
+                return Err(ParseError::new(format!(
+                    "This browser does not know the time zone {zone}: choose another one, or \
+                     update the browser."
+                )))
+            }
             LocalResult::None => {
                 return Err(ParseError::new(format!(
                     "{:02}:{:02} on {} does not exist in {zone}: the clocks skip it for daylight \
@@ -118,6 +124,20 @@ fn instants(zone: &TimeZone, naive: NaiveDateTime) -> LocalResult<DateTime<Utc>>
 #[cfg(not(feature = "ssr"))]
 fn instants(zone: &TimeZone, naive: NaiveDateTime) -> LocalResult<DateTime<Utc>> {
     super::intl::from_local(zone.name(), naive)
+}
+
+/// Whether this side can work out times in `zone`. The server always can (it parsed the zone
+/// with its tz database). The browser takes zones the server sent without asking `Intl`
+/// (`TimeZone`), and an older browser may not know one: then it finds no instant at all, which
+/// must not read as a daylight-saving gap.
+#[cfg(feature = "ssr")]
+fn zone_known_here(_zone: &TimeZone) -> bool {
+    true
+}
+
+#[cfg(not(feature = "ssr"))]
+fn zone_known_here(zone: &TimeZone) -> bool {
+    super::intl::is_known(zone.name())
 }
 
 #[cfg(test)]

@@ -33,8 +33,8 @@ pub fn settle_hash_files(options: &mut leptos::config::LeptosOptions) {
     }
 }
 
-/// The `Link` header of every HTML page: the stylesheet, script and wasm the page is about to
-/// ask for, as the `<link rel=preload>` tags in its head already name them. A browser acts on
+/// The `Link` header of the app's pages: the stylesheet, script and wasm the page is about to
+/// ask for, which its head names too (the stylesheet's link, Leptos' preloads). A browser acts on
 /// the header as soon as the response's headers arrive, before it has parsed the page: on a
 /// slow phone the bundle's download starts that much earlier (Fast 3G with a 4x slower CPU:
 /// the tags were read ~100 ms after the page arrived). `None` in builds without hashed names
@@ -62,15 +62,17 @@ fn preload_links(hash_txt: &str, pkg_dir: &str, name: &str) -> Option<HeaderValu
     // The attributes are those of Leptos' own tags (`HydrationScripts`): a preload is only
     // used by a request made with the same ones, `crossorigin` above all.
     let mut links = format!(
-        "<{}>; rel=preload; as=style, <{}>; rel=modulepreload, \
-         <{}>; rel=preload; as=fetch; type=\"application/wasm\"; crossorigin",
-        file("css")?,
+        "<{}>; rel=modulepreload, <{}>; rel=preload; as=fetch; type=\"application/wasm\"; \
+         crossorigin",
         file("js")?,
         file("wasm")?,
     );
-    // The split bundle's loader, which the script imports: named nowhere in the page, it was
-    // asked for only once the script had arrived, a round trip after the wasm, and the app
-    // cannot start before it is there.
+    if let Some(css) = file("css") {
+        links.push_str(&format!(", <{css}>; rel=preload; as=style"));
+    }
+    // The split bundle's loader, which the script imports: on the pages that are not split off
+    // the head does not name it, so it was asked for only once the script had arrived, a round
+    // trip behind the wasm, and the app cannot start before it is there.
     if let Some(split) = hash("split") {
         links.push_str(&format!(
             ", </{pkg_dir}/__wasm_split.{split}.js>; rel=modulepreload"
@@ -142,10 +144,10 @@ mod tests {
         let links = preload_links(hashes, "pkg", "telehealth").unwrap();
         assert_eq!(
             links.to_str().unwrap(),
-            "</pkg/telehealth.AbCdEfGhIjKlMnOpQrSt_3.css>; rel=preload; as=style, \
-             </pkg/telehealth.AbCdEfGhIjKlMnOpQrSt_1.js>; rel=modulepreload, \
+            "</pkg/telehealth.AbCdEfGhIjKlMnOpQrSt_1.js>; rel=modulepreload, \
              </pkg/telehealth.AbCdEfGhIjKlMnOpQrSt_2.wasm>; rel=preload; as=fetch; \
              type=\"application/wasm\"; crossorigin, \
+             </pkg/telehealth.AbCdEfGhIjKlMnOpQrSt_3.css>; rel=preload; as=style, \
              </pkg/__wasm_split.AbCdEfGhIjKlMnOpQrSt_4.js>; rel=modulepreload"
         );
         // A bundle built without `--split` has no loader to name.
@@ -158,6 +160,9 @@ mod tests {
         assert!(!unsplit.to_str().unwrap().contains("__wasm_split"));
         // A hash file without the wasm's hash names nothing rather than a wrong file.
         assert!(preload_links("js: a\ncss: b\n", "pkg", "telehealth").is_none());
+        // Without a stylesheet the script and the wasm are still named.
+        let no_css = preload_links("js: a\nwasm: b\n", "pkg", "telehealth").unwrap();
+        assert!(!no_css.to_str().unwrap().contains(".css"));
     }
 
     #[test]

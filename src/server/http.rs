@@ -143,10 +143,20 @@ pub async fn guard_pages(
     }
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Some(links) = preload {
-        headers.insert(header::LINK, links);
+    // Only the app's own pages load the bundle. The other HTML answers (a sign-in link's page,
+    // the OAuth callback's, a mail preview) load nothing and may load nothing.
+    if let Some(links) = preload.filter(|_| is_app_page(headers)) {
+        headers.append(header::LINK, links);
     }
     render_fully(response).await
+}
+
+/// Whether an HTML answer is one of the app's pages: those, and only those, carry the page CSP
+/// with its per-response nonce (`page_csp`, set by the shell in `app.rs`).
+fn is_app_page(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_SECURITY_POLICY)
+        .is_some_and(|csp| csp.as_bytes().windows(7).any(|w| w == b"'nonce-"))
 }
 
 /// The largest HTML page we render (they are a few tens of KiB).
@@ -242,6 +252,24 @@ mod tests {
             map.insert(*k, HeaderValue::from_static(v));
         }
         map
+    }
+
+    #[test]
+    fn only_pages_with_the_shells_csp_count_as_the_apps_pages() {
+        let csp = |value: &str| {
+            let mut map = HeaderMap::new();
+            map.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_str(value).unwrap(),
+            );
+            map
+        };
+        assert!(is_app_page(&csp(&page_csp("rAnd0m"))));
+        assert!(!is_app_page(&csp(DEFAULT_CSP)));
+        assert!(!is_app_page(&csp(
+            "sandbox; default-src 'none'; style-src 'unsafe-inline'"
+        )));
+        assert!(!is_app_page(&HeaderMap::new()));
     }
 
     #[test]
