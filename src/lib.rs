@@ -13,6 +13,7 @@ pub mod app;
 pub mod components;
 pub mod domain;
 pub mod error;
+pub mod html;
 pub mod pages;
 pub mod types;
 

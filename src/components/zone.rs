@@ -30,16 +30,7 @@ fn options_html(names: &[String]) -> String {
     let mut html = String::with_capacity(names.len() * 40);
     for name in names {
         html.push_str("<option value=\"");
-        for c in name.chars() {
-            match c {
-                '&' => html.push_str("&amp;"),
-                '<' => html.push_str("&lt;"),
-                '>' => html.push_str("&gt;"),
-                '"' => html.push_str("&quot;"),
-                '\'' => html.push_str("&#39;"),
-                c => html.push(c),
-            }
-        }
+        html.push_str(&crate::html::escape(name));
         html.push_str("\"></option>");
     }
     html

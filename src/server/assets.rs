@@ -21,10 +21,7 @@ pub fn settle_hash_files(options: &mut leptos::config::LeptosOptions) {
     if !options.hash_files {
         return;
     }
-    let beside_binary = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())));
-    if !beside_binary.is_some_and(|file| file.is_file()) {
+    if !hash_file(options).is_some_and(|file| file.is_file()) {
         tracing::info!(
             "no {} beside the binary: serving the bundle under its unhashed names",
             options.hash_file
@@ -43,11 +40,14 @@ pub fn bundle_preload(options: &leptos::config::LeptosOptions) -> Option<HeaderV
     if !options.hash_files {
         return None;
     }
-    let hashes = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())))
-        .and_then(|file| std::fs::read_to_string(file).ok())?;
+    let hashes = std::fs::read_to_string(hash_file(options)?).ok()?;
     preload_links(&hashes, &options.site_pkg_dir, &options.output_name)
+}
+
+/// Where Leptos reads cargo-leptos' `hash.txt`: beside the running binary.
+fn hash_file(options: &leptos::config::LeptosOptions) -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    Some(exe.parent()?.join(options.hash_file.as_ref()))
 }
 
 /// `hash_txt` is cargo-leptos' `hash.txt`: `js: <hash>` and the like, one file per line.

@@ -71,7 +71,7 @@ pub struct Shared {
     pub notify: notify::Notifier,
     /// Repeated reads answered from memory (visit lists and pages; SQLite only).
     pub responses: response_cache::ResponseCache,
-    /// The `Link` header naming the bundle, on every HTML page (`assets::bundle_preload`).
+    /// The `Link` header naming the bundle, on the app's pages (`assets::bundle_preload`).
     pub bundle_preload: Option<axum::http::HeaderValue>,
 }
 

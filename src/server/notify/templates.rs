@@ -23,15 +23,7 @@ pub enum VisitNews {
     Reminder(Duration),
 }
 
-/// HTML text: the five characters that could open markup are escaped.
-pub fn esc(value: &str) -> String {
-    value
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
+pub use crate::html::escape as esc;
 
 pub fn greeting(person: &Person) -> String {
     match &person.name {
