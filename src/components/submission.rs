@@ -19,6 +19,7 @@ pub struct Submission<T: 'static> {
     value: RwSignal<Option<Result<T, AppError>>>,
     version: RwSignal<usize>,
     in_flight: RwSignal<usize>,
+    pending: Memo<bool>,
 }
 
 impl<T: 'static> Clone for Submission<T> {
@@ -37,10 +38,12 @@ impl<T: Send + Sync + 'static> Default for Submission<T> {
 
 impl<T: Send + Sync + 'static> Submission<T> {
     pub fn new() -> Self {
+        let in_flight = RwSignal::new(0);
         Self {
             value: RwSignal::new(None),
             version: RwSignal::new(0),
-            in_flight: RwSignal::new(0),
+            in_flight,
+            pending: Memo::new(move |_| in_flight.get() > 0),
         }
     }
 
@@ -75,8 +78,7 @@ impl<T: Send + Sync + 'static> Submission<T> {
 
     /// Whether a call is under way.
     pub fn pending(&self) -> Signal<bool> {
-        let in_flight = self.in_flight;
-        Signal::derive(move || in_flight.get() > 0)
+        self.pending.into()
     }
 
     /// Forgets the last answer. A call still on its way still answers, as with an action: what
