@@ -186,57 +186,75 @@ async fn write_batches(
 }
 
 /// Ordinary entries in one insert, counted ones each folded into its bucket, in one
-/// transaction.
+/// transaction; a batch of ordinary entries only is that one insert on its own.
 #[tracing::instrument(level = "debug", skip_all, fields(entries = batch.len()))]
 async fn write_batch(
     pool: &AnyPool,
     backend: DatabaseBackend,
     batch: &[Pending],
 ) -> StoreResult<()> {
-    let mut tx = pool.begin().await?;
     let plain: Vec<&Pending> = batch.iter().filter(|p| p.bucket.is_none()).collect();
-    if !plain.is_empty() {
-        // The entries go in as one JSON array bound to one parameter, so every batch is the
-        // same prepared statement. A statement with seven numbered parameters per entry was
-        // parsed again for every batch size, and binding it looked each parameter's name up
-        // in a list as long as the batch: a tenth of a busy page's CPU.
-        // Each entry a JSON array of the seven values, in the columns' order.
-        let rows: Vec<_> = plain
-            .iter()
-            .map(|p| {
-                (
-                    p.at,
-                    p.actor_kind,
-                    p.actor_id,
-                    p.action,
-                    &p.subject,
-                    p.outcome,
-                    &p.detail,
-                )
-            })
-            .collect();
-        let rows = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-        let insert = match backend {
-            DatabaseBackend::Sqlite => {
-                "INSERT INTO audit_log (at, actor_kind, actor_id, action, subject, outcome, \
-                 detail, count, bucket) \
-                 SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
-                 value ->> 5, value ->> 6, 1, NULL FROM json_each($1) ORDER BY key"
-            }
-            DatabaseBackend::Postgres => {
-                "INSERT INTO audit_log (at, actor_kind, actor_id, action, subject, outcome, \
-                 detail, count, bucket) \
-                 SELECT (e ->> 0)::bigint, e ->> 1, (e ->> 2)::bigint, e ->> 3, e ->> 4, \
-                 e ->> 5, e ->> 6, 1, NULL \
-                 FROM json_array_elements($1::json) WITH ORDINALITY AS rows(e, n) ORDER BY n"
-            }
-        };
-        sqlx::query(insert).bind(rows).execute(&mut *tx).await?;
+    let counted = batch.iter().filter(|p| p.bucket.is_some());
+    // Every statement is a round trip to SQLite's connection thread (two thread wake-ups);
+    // under a reused join page's load those hand-offs, not SQLite's own work, were most of
+    // that thread's time. One statement is atomic without BEGIN and COMMIT around it.
+    if plain.len() == batch.len() {
+        insert_plain(pool, backend, &plain).await?;
+        return Ok(());
     }
-    for p in batch.iter().filter(|p| p.bucket.is_some()) {
+    let mut tx = pool.begin().await?;
+    if !plain.is_empty() {
+        insert_plain(&mut *tx, backend, &plain).await?;
+    }
+    for p in counted {
         upsert(p).execute(&mut *tx).await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Ordinary entries, in one statement.
+async fn insert_plain<'c>(
+    executor: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    backend: DatabaseBackend,
+    plain: &[&Pending],
+) -> StoreResult<()> {
+    // The entries go in as one JSON array bound to one parameter, so every batch is the
+    // same prepared statement. A statement with seven numbered parameters per entry was
+    // parsed again for every batch size, and binding it looked each parameter's name up
+    // in a list as long as the batch: a tenth of a busy page's CPU.
+    // Each entry a JSON array of the seven values, in the columns' order.
+    let rows: Vec<_> = plain
+        .iter()
+        .map(|p| {
+            (
+                p.at,
+                p.actor_kind,
+                p.actor_id,
+                p.action,
+                &p.subject,
+                p.outcome,
+                &p.detail,
+            )
+        })
+        .collect();
+    let rows = serde_json::to_string(&rows).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let insert = match backend {
+        DatabaseBackend::Sqlite => {
+            "INSERT INTO audit_log (at, actor_kind, actor_id, action, subject, outcome, \
+             detail, count, bucket) \
+             SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
+             value ->> 5, value ->> 6, 1, NULL FROM json_each($1) ORDER BY key"
+        }
+        DatabaseBackend::Postgres => {
+            "INSERT INTO audit_log (at, actor_kind, actor_id, action, subject, outcome, \
+             detail, count, bucket) \
+             SELECT (e ->> 0)::bigint, e ->> 1, (e ->> 2)::bigint, e ->> 3, e ->> 4, \
+             e ->> 5, e ->> 6, 1, NULL \
+             FROM json_array_elements($1::json) WITH ORDINALITY AS rows(e, n) ORDER BY n"
+        }
+    };
+    sqlx::query(insert).bind(rows).execute(executor).await?;
     Ok(())
 }
 
