@@ -105,7 +105,7 @@ impl Db {
 
 /// Entries waiting for the writer, at most; a caller beyond that waits for room.
 const QUEUE: usize = 4096;
-/// Entries written in one transaction, at most.
+/// Entries written in one statement or transaction, at most.
 const BATCH: usize = 256;
 
 /// Writes audit entries in batches: every entry queued while a transaction commits goes into
