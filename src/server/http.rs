@@ -156,7 +156,9 @@ pub async fn guard_pages(
 fn is_app_page(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_SECURITY_POLICY)
-        .is_some_and(|csp| csp.as_bytes().windows(7).any(|w| w == b"'nonce-"))
+        .and_then(|csp| csp.to_str().ok())
+        .and_then(nonce_in)
+        .is_some()
 }
 
 /// The largest HTML page we render (they are a few tens of KiB).
@@ -237,6 +239,15 @@ pub fn page_csp(nonce: &str) -> String {
          style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; \
          frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
     )
+}
+
+/// The nonce in a CSP's `script-src`, as `page_csp` writes it: `'nonce-abc'` gives `abc`. Any
+/// `'nonce-` gives something (an unterminated one, the rest of the policy), so a policy with a
+/// nonce is never taken for one without.
+pub fn nonce_in(csp: &str) -> Option<&str> {
+    let start = csp.find("'nonce-")? + "'nonce-".len();
+    let end = csp[start..].find('\'').map_or(csp.len(), |end| start + end);
+    Some(&csp[start..end])
 }
 
 /// For everything that is not an HTML page (API answers, assets, errors).

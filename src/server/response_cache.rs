@@ -24,7 +24,7 @@ use crate::server::audit::{self, Entry};
 use crate::server::auth::session::current_user;
 use crate::server::persistence::change_version::Version;
 use crate::server::persistence::now_unix;
-use crate::server::AppState;
+use crate::server::{http, AppState};
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -292,21 +292,14 @@ async fn render(
         .headers
         .get(header::CONTENT_SECURITY_POLICY)
         .map(|csp| csp.to_str().unwrap_or_default());
-    let nonce = csp.and_then(nonce_of);
-    if nonce.is_none() && csp.is_some_and(|csp| csp.contains("'nonce-")) {
-        // A nonce we cannot replace must not be handed out twice.
-        return (response, None);
-    }
-    let nonce = match nonce {
-        Some(text) => match std::str::from_utf8(&body) {
-            Ok(page) => {
-                let at = page.match_indices(text.as_str()).map(|(i, _)| i).collect();
-                Some(KeptNonce { text, at })
-            }
-            // Not a page we rendered: answered, not kept.
-            Err(_) => return (response, None),
-        },
+    let nonce = match csp.filter(|csp| http::nonce_in(csp).is_some()) {
         None => None,
+        // A nonce we cannot replace must not be handed out twice; nor can a page that is not
+        // text (not one we rendered) be searched for it.
+        Some(csp) => match nonce_of(csp).and_then(|nonce| KeptNonce::find(nonce, &body)) {
+            Some(nonce) => Some(nonce),
+            None => return (response, None),
+        },
     };
     let kept = Kept {
         status: parts.status,
@@ -344,7 +337,7 @@ async fn reuse(state: &AppState, kept: &Kept) -> Response {
                     headers.insert(header::CONTENT_SECURITY_POLICY, csp);
                 }
             }
-            replace_at(&kept.body, &old.at, old.text.len(), &new)
+            old.replaced(&kept.body, &new)
         }
         None => kept.body.clone(),
     };
@@ -356,27 +349,35 @@ async fn reuse(state: &AppState, kept: &Kept) -> Response {
     response
 }
 
-/// The nonce in a CSP's `script-src`, e.g. `'nonce-abc'` gives `abc`.
+/// The nonce in a page CSP, if it is long enough to replace: short or empty ones could also
+/// occur in the page's text by chance.
 fn nonce_of(csp: &str) -> Option<String> {
-    let start = csp.find("'nonce-")? + "'nonce-".len();
-    let end = csp[start..].find('\'')? + start;
-    let nonce = &csp[start..end];
-    // Short or empty nonces could also occur in the page's text by chance.
-    (nonce.len() >= 16).then(|| nonce.to_owned())
+    http::nonce_in(csp)
+        .filter(|nonce| nonce.len() >= 16)
+        .map(str::to_owned)
 }
 
-/// `body` with the `len` bytes at each of the offsets `at` (ascending, not overlapping)
-/// replaced by `new`.
-fn replace_at(body: &[u8], at: &[usize], len: usize, new: &str) -> Bytes {
-    let mut out = Vec::with_capacity(body.len() - at.len() * len + at.len() * new.len());
-    let mut from = 0;
-    for &start in at {
-        out.extend_from_slice(&body[from..start]);
-        out.extend_from_slice(new.as_bytes());
-        from = start + len;
+impl KeptNonce {
+    /// Where `nonce` stands in `body`; `None` if the body is not text.
+    fn find(nonce: String, body: &[u8]) -> Option<Self> {
+        let page = std::str::from_utf8(body).ok()?;
+        let at = page.match_indices(nonce.as_str()).map(|(i, _)| i).collect();
+        Some(Self { text: nonce, at })
     }
-    out.extend_from_slice(&body[from..]);
-    Bytes::from(out)
+
+    /// `body` (the one it was found in) with `new` wherever the kept nonce stood.
+    fn replaced(&self, body: &[u8], new: &str) -> Bytes {
+        let (at, len) = (&self.at, self.text.len());
+        let mut out = Vec::with_capacity(body.len() - at.len() * len + at.len() * new.len());
+        let mut from = 0;
+        for &start in at {
+            out.extend_from_slice(&body[from..start]);
+            out.extend_from_slice(new.as_bytes());
+            from = start + len;
+        }
+        out.extend_from_slice(&body[from..]);
+        Bytes::from(out)
+    }
 }
 
 /// A nonce from the generator Leptos made the page's own with (same length and alphabet).
@@ -485,13 +486,13 @@ mod tests {
             format!("<script nonce=\"{old}\">{old}{old}</script> — 🩺 end"),
         ];
         for page in &pages {
-            let at: Vec<usize> = page.match_indices(old).map(|(i, _)| i).collect();
+            let kept = KeptNonce::find(old.to_owned(), page.as_bytes()).unwrap();
             for new in [
                 "ZyXwVuTsRqPoNmLkJiHg",
                 "short",
                 "a-much-longer-nonce-than-the-old-one",
             ] {
-                let replaced = replace_at(page.as_bytes(), &at, old.len(), new);
+                let replaced = kept.replaced(page.as_bytes(), new);
                 assert_eq!(replaced, page.replace(old, new).as_bytes(), "{page}");
             }
         }

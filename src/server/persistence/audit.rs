@@ -194,7 +194,6 @@ async fn write_batch(
     batch: &[Pending],
 ) -> StoreResult<()> {
     let plain: Vec<&Pending> = batch.iter().filter(|p| p.bucket.is_none()).collect();
-    let counted = batch.iter().filter(|p| p.bucket.is_some());
     // Every statement is a round trip to SQLite's connection thread (two thread wake-ups);
     // under a reused join page's load those hand-offs, not SQLite's own work, were most of
     // that thread's time. One statement is atomic without BEGIN and COMMIT around it.
@@ -206,7 +205,7 @@ async fn write_batch(
     if !plain.is_empty() {
         insert_plain(&mut *tx, backend, &plain).await?;
     }
-    for p in counted {
+    for p in batch.iter().filter(|p| p.bucket.is_some()) {
         upsert(p).execute(&mut *tx).await?;
     }
     tx.commit().await?;
